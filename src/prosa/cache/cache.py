@@ -1,0 +1,168 @@
+"""ResponseCache: the policy over a dumb store — keys, what may be cached, degradation and statistics."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CacheError, ConfigError
+from ..reply import Chunk
+from ..request import ChatRequest
+from .entry import Entry
+from .key import cache_key
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from .stores import Store
+
+log = logging.getLogger("prosa.cache")
+
+COUNTERS = ("hits", "misses", "bypasses", "tokens_saved", "usd_saved", "errors")
+
+
+class ResponseCache:
+    """Decides keys and what may be cached, and keeps the store's failures from failing a request.
+
+    Any store error (corrupt, locked, read-only, full disk) is logged once as a one-line warning and
+    the request goes on with the cache bypassed.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        nondeterministic: bool = True,
+        prices: dict[str, tuple[float, float]] | None = None,
+    ) -> None:
+        self.store = store
+        self.nondeterministic = nondeterministic
+        self.prices = prices or {}
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return self.store.url
+
+    def key(self, identity: str, request: ChatRequest) -> str:
+        return cache_key(identity, request)
+
+    def cacheable(self, request: ChatRequest) -> bool:
+        """Every answer is cached unless nondeterministic caching is off and the request is nondeterministic."""
+        return self.nondeterministic or request.deterministic
+
+    def lookup(self, key: str) -> Entry | None:
+        try:
+            raw = self.store.get(key)
+        except CacheError as e:
+            self.warn(e)
+            return None
+        if raw is None:
+            return None
+        try:
+            return Entry.decode(raw)
+        except (ValueError, KeyError, TypeError, IndexError):
+            log.warning("cache entry %s is malformed; dropping it", key[:12])
+            self._safely(self.store.delete, key)
+            return None
+
+    def save(self, key: str, chunks: list[Chunk], model: str, provider: str, request: ChatRequest) -> None:
+        question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+        entry = Entry.from_chunks(chunks, model, provider, question)
+        self._safely(self.store.put, key, entry.encode())
+
+    def count_hit(self, entry: Entry) -> None:
+        usage = entry.usage
+        price_in, price_out = self.prices.get(entry.model, (0.0, 0.0))
+        usd = (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
+        self._safely(self.store.incr, {"hits": 1, "tokens_saved": usage.total_tokens, "usd_saved": usd})
+
+    def count(self, name: str) -> None:
+        self._safely(self.store.incr, {name: 1})
+
+    def stats(self) -> dict[str, Any]:
+        self._safely(self.store.flush)
+        counters = self._safely(self.store.counters) or {}
+        info = self._safely(self.store.info) or {"url": self.store.url}
+        out: dict[str, Any] = dict(info)
+        for name in COUNTERS:
+            value = counters.get(name, 0)
+            out[name] = round(value, 6) if name == "usd_saved" else int(value)
+        looked = out["hits"] + out["misses"]
+        out["hit_rate"] = round(out["hits"] / looked, 4) if looked else 0.0
+        return out
+
+    def close(self) -> None:
+        self._safely(self.store.close)
+
+    def _safely(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except CacheError as e:
+            self.warn(e)
+            return None
+
+    def warn(self, error: CacheError) -> None:
+        """Log a store failure once per distinct message: the answer still goes through."""
+        message = str(error)
+        with self._lock:
+            if message in self._warned:
+                return
+            self._warned.add(message)
+        log.warning("%s (answering without the cache)", message)
+
+
+def open_store(spec: Any, settings: Settings | None = None) -> Store | None:
+    """A store from a spec: a Store, "memory", "sqlite" (the default file), "sqlite:///path", a .db path,
+    or None / "off" / "none" for no cache."""
+    if spec is None:
+        return None
+    from .stores import MemoryStore, SQLiteStore, Store
+
+    if isinstance(spec, Store):
+        return spec
+    if not isinstance(spec, (str, os.PathLike)):
+        raise ConfigError(
+            f"cache must be a store, 'memory', 'sqlite', a path or None (got {type(spec).__name__})"
+        )
+    text = os.fspath(spec).strip()
+    ttl = settings.cache_ttl if settings else None
+    size = settings.cache_max_size_mb if settings else None
+    lowered = text.lower()
+    if lowered in ("", "off", "none", "no", "false"):
+        return None
+    if lowered == "memory":
+        return MemoryStore(ttl=ttl)
+    if lowered == "sqlite":
+        from ..config import default_cache_path
+
+        return SQLiteStore(default_cache_path(), ttl=ttl, max_size_mb=size)
+    if lowered.startswith("sqlite:///"):
+        return SQLiteStore(Path(text[len("sqlite:///") - 1 :]), ttl=ttl, max_size_mb=size)
+    if lowered.startswith(("redis://", "rediss://")):
+        try:
+            from .stores.redis import RedisStore
+        except ImportError:
+            raise ConfigError("the Redis store is not available in this version of prosa") from None
+        return RedisStore(text, ttl=ttl)  # type: ignore[no-any-return]
+    if "://" in text:
+        raise ConfigError(
+            f"unknown cache {text!r}: use memory, sqlite, sqlite:///path/to/file.db or a file path"
+        )
+    return SQLiteStore(Path(text).expanduser(), ttl=ttl, max_size_mb=size)
+
+
+def open_cache(spec: Any, settings: Settings) -> ResponseCache | None:
+    if isinstance(spec, ResponseCache):
+        return spec
+    try:
+        store = open_store(spec, settings)
+    except CacheError as e:
+        log.warning("%s (answering without the cache)", e)
+        return None
+    if store is None:
+        return None
+    return ResponseCache(store, nondeterministic=settings.cache_nondeterministic, prices=settings.prices)

@@ -1,0 +1,1 @@
+"""The `prosa` command line."""

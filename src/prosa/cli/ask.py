@@ -1,0 +1,166 @@
+"""`prosa ask` and `prosa chat`: translate flags into a Client call and render the answer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..errors import InvalidRequest
+
+
+def make_client(args: argparse.Namespace) -> Any:
+    """A Client for the CLI: the SQLite cache in the user cache dir unless --cache/--no-cache say otherwise."""
+    from ..client import Client
+    from ..config import load_settings
+
+    settings = load_settings(
+        openai_base_url=getattr(args, "base_url", None), timeout=getattr(args, "timeout", None)
+    )
+    cache = getattr(args, "cache", None) or settings.cache or "sqlite"
+    if getattr(args, "no_cache", False):
+        cache = None
+    return Client(model=getattr(args, "model", None), cache=cache, settings=settings)
+
+
+def params(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "top_p": args.top_p,
+        "seed": args.seed,
+        "stop": args.stop,
+        "presence_penalty": args.presence_penalty,
+        "frequency_penalty": args.frequency_penalty,
+        "refresh": args.refresh,
+    }
+
+
+def read_prompt(words: list[str]) -> str:
+    """The prompt from arguments, else stdin; '-' means stdin; with both, stdin is appended."""
+    explicit = "-" in words
+    words = [w for w in words if w != "-"]
+    text = " ".join(words)
+    if explicit or not words or not sys.stdin.isatty():
+        if sys.stdin.isatty():
+            print("(reading the question from stdin; end with Ctrl-D)", file=sys.stderr)
+        piped = sys.stdin.read()
+        if piped.strip():
+            text = f"{text}\n\n{piped.strip()}" if text else piped.strip()
+    if not text.strip():
+        raise InvalidRequest("no question given: pass it as arguments or on stdin (prosa ask --help)")
+    return text
+
+
+def ask(args: argparse.Namespace) -> int:
+    prompt = read_prompt(args.prompt)
+    client = make_client(args)
+    kw = params(args)
+    try:
+        if args.json:
+            reply = client.chat(prompt, system=args.system, **kw)
+            print(json.dumps(reply.to_dict(), ensure_ascii=False))
+            return 0
+        if not args.stream:
+            reply = client.chat(prompt, system=args.system, **kw)
+            _write(reply.text + "\n")
+            return 0
+        stream = client.chat(prompt, system=args.system, stream=True, pace=args.pace, **kw)
+        with stream:
+            for chunk in stream:
+                _write(chunk.text)
+        _write("\n")
+        return 0
+    finally:
+        client.close()
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def chat(args: argparse.Namespace) -> int:
+    """A conversation: one turn per input line; the history goes with every question."""
+    interactive = sys.stdin.isatty()
+    if interactive:
+        try:
+            import readline  # noqa: F401 - line editing and history for input()
+        except ImportError:  # pragma: no cover
+            pass
+        print(
+            "prosa chat: /exit or Ctrl-D to leave, /reset to start over, /system TEXT to set the system prompt"
+        )
+    client = make_client(args)
+    system = args.system
+    history: list[dict[str, str]] = []
+    kw = params(args)
+    try:
+        while True:
+            try:
+                line = input("> ") if interactive else sys.stdin.readline()
+            except KeyboardInterrupt:
+                print()
+                continue
+            except EOFError:
+                break
+            if not interactive and line == "":
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if line in ("/exit", "/quit"):
+                break
+            if line == "/reset":
+                history.clear()
+                _note("conversation reset", interactive)
+                continue
+            if line.startswith("/system"):
+                system = line[len("/system") :].strip() or None
+                _note(f"system prompt {'set' if system else 'cleared'}", interactive)
+                continue
+            if line.startswith("/"):
+                _note(f"unknown command {line.split()[0]}; use /exit, /reset or /system TEXT", interactive)
+                continue
+            messages = ([{"role": "system", "content": system}] if system else []) + history
+            messages.append({"role": "user", "content": line})
+            answer = _turn(client, messages, args, kw)
+            if answer is not None:
+                history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer}]
+    finally:
+        client.close()
+    return 0
+
+
+def _turn(
+    client: Any, messages: list[dict[str, str]], args: argparse.Namespace, kw: dict[str, Any]
+) -> str | None:
+    """One answer, streamed; Ctrl-C stops it and keeps the session (the cut answer is not kept)."""
+    from ..errors import ProsaError
+
+    try:
+        if not args.stream:
+            reply = client.chat(messages, **kw)
+            _write(reply.text + "\n")
+            return reply.text  # type: ignore[no-any-return]
+        stream = client.chat(messages, stream=True, **kw)
+        with stream:
+            for chunk in stream:
+                _write(chunk.text)
+        _write("\n")
+        return stream.reply.text  # type: ignore[no-any-return]
+    except KeyboardInterrupt:
+        _write("\n")
+        print("(stopped)", file=sys.stderr)
+        return None
+    except InvalidRequest:
+        raise
+    except ProsaError as e:
+        # A failed turn does not end the conversation.
+        print(f"error: {e}", file=sys.stderr)
+        return None
+
+
+def _note(text: str, interactive: bool) -> None:
+    print(f"({text})", file=sys.stderr if not interactive else sys.stdout)

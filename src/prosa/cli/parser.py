@@ -1,0 +1,193 @@
+"""The argument parser. Commands are bound lazily: `args.run` imports its module only when called."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+ASK_EXAMPLES = """examples:
+  prosa ask "What is an LLM?"
+  prosa ask -s "You are a patient teacher." -t 0.2 --max-tokens 150 "Explain tokens"
+  echo "Summarise this" | prosa ask -m gpt-4o-mini
+  cat notes.txt | prosa ask "List the action items in:"      (stdin is appended to the prompt)
+  prosa ask --json "Name a prime number" | jq .text
+  prosa ask --no-cache "Roll a die"          prosa ask --refresh "..."   (ask again, overwrite the cache)
+"""
+
+CHAT_EXAMPLES = """in the chat:
+  /exit (or Ctrl-D) leaves, /reset forgets the conversation, /system TEXT sets the system prompt;
+  Ctrl-C stops the answer being written and keeps the conversation.
+
+examples:
+  prosa chat
+  prosa chat -m local -s "You answer in one sentence."
+  printf 'My name is Ada.\\nWhat is my name?\\n' | prosa chat     (one turn per line)
+"""
+
+CACHE_EXAMPLES = """examples:
+  prosa cache stats                 prosa cache stats --json
+  prosa cache list --limit 5        prosa cache show 3f2a9c
+  prosa cache prune --older-than 7d prosa cache clear
+  prosa cache export > answers.jsonl && prosa cache import answers.jsonl
+  prosa --cache memory ...          (every cache command takes --cache to choose the store)
+"""
+
+
+def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(f"prosa.cli.{module}"), func)(args)  # type: ignore[no-any-return]
+
+    return run
+
+
+def _number(text: str) -> int | float:
+    """An int when it looks like one, so errors echo the value as typed ('got 5', not 'got 5.0')."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _cache_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("cache")
+    g.add_argument(
+        "--cache",
+        metavar="STORE",
+        help="memory, sqlite (default: the file in the user cache dir), a .db PATH, or off",
+    )
+    g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    g.add_argument(
+        "--refresh", action="store_true", help="ask the model again and overwrite the cached answer"
+    )
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "-m", "--model", help="local (the embedded SmolLM2), or a model of the OpenAI-compatible server"
+    )
+    g.add_argument("-s", "--system", help="system prompt: an expertise, or data the answer must rest on")
+    g.add_argument("-t", "--temperature", type=_number, help="0 to 2; lower is more predictable")
+    g.add_argument("--max-tokens", type=_int, help="longest answer, in tokens (>= 1)")
+    g.add_argument("--top-p", type=_number, help="nucleus sampling, greater than 0 and at most 1")
+    g.add_argument("--seed", type=_int, help="an integer for repeatable sampling where the model supports it")
+    g.add_argument("--stop", action="append", help="stop when this text is generated (repeatable, up to 4)")
+    g.add_argument("--presence-penalty", type=_number, help="-2 to 2")
+    g.add_argument("--frequency-penalty", type=_number, help="-2 to 2")
+    g.add_argument(
+        "--base-url", help="OpenAI-compatible server URL (default: OPENAI_BASE_URL, config, OpenAI)"
+    )
+    g.add_argument("--timeout", type=_number, help="seconds to wait for the model server (default 60)")
+    o = p.add_argument_group("output")
+    o.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="print the answer as it is written (default), or wait and print it whole",
+    )
+    _cache_options(p)
+
+
+def build_parser(version: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prosa",
+        description="Ask LLMs from the shell: the embedded local model offline, or any OpenAI-compatible "
+        "server. Answers are cached, so a repeated question costs nothing.",
+        epilog="Run `prosa COMMAND --help` for a command's options and examples.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"prosa {version}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(
+        name: str, help: str, module: str, func: str, epilog: str = "", **kw: Any
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **kw,
+        )
+        p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+        p.set_defaults(run=_lazy(module, func))
+        return p
+
+    ask = command("ask", "Ask one question and print the answer.", "ask", "ask", ASK_EXAMPLES)
+    ask.add_argument(
+        "prompt", nargs="*", help="the question; '-' or none reads stdin (stdin is appended if both)"
+    )
+    _model_options(ask)
+    ask.add_argument(
+        "--json", action="store_true", help="print one JSON object: text, model, usage, cached, ..."
+    )
+    ask.add_argument("--pace", action="store_true", help="replay a cached stream at its original speed")
+
+    chat = command(
+        "chat", "Talk with a model; the conversation is kept between turns.", "ask", "chat", CHAT_EXAMPLES
+    )
+    _model_options(chat)
+
+    models = command("models", "List the models you can use.", "admin", "models")
+    models.add_argument("--json", action="store_true", help="print a JSON list")
+    models.add_argument("--base-url", help="OpenAI-compatible server to ask for its models")
+
+    keys = command(
+        "keys",
+        "Store API keys (in a file only you can read).",
+        "admin",
+        "keys",
+        "examples:\n  prosa keys set openai        (prompts; or: echo $KEY | prosa keys set openai)\n"
+        "  prosa keys get openai        (shows a masked key)\n  prosa keys remove openai\n  prosa keys path",
+    )
+    keys.add_argument("action", choices=["set", "get", "remove", "path"])
+    keys.add_argument("name", nargs="?", default="openai", help="which key (default: openai)")
+
+    config = command(
+        "config",
+        "Show the settings in force and where they come from.",
+        "admin",
+        "config",
+        "examples:\n  prosa config show\n  prosa config path",
+    )
+    config.add_argument("action", choices=["show", "path"])
+    config.add_argument("--json", action="store_true", help="print JSON (for show)")
+
+    cache = command("cache", "Inspect and manage the answer cache.", "cache_cmd", "cache", CACHE_EXAMPLES)
+    cache.add_argument(
+        "--cache",
+        metavar="STORE",
+        help="memory, sqlite (default: the file in the user cache dir) or a .db PATH",
+    )
+    cs = cache.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    stats = cs.add_parser("stats", help="hits, misses, tokens and money saved")
+    stats.add_argument("--json", action="store_true")
+    lst = cs.add_parser("list", help="recent entries")
+    lst.add_argument("--limit", type=_int, default=20)
+    lst.add_argument("--json", action="store_true")
+    show = cs.add_parser("show", help="one entry, by key or key prefix")
+    show.add_argument("key")
+    show.add_argument("--json", action="store_true")
+    cs.add_parser("clear", help="delete every entry")
+    prune = cs.add_parser("prune", help="delete entries older than an age")
+    prune.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 30m, 12h, 7d, 2w")
+    export = cs.add_parser("export", help="write every entry to stdout (or -o FILE)")
+    export.add_argument("--format", choices=["jsonl"], default="jsonl")
+    export.add_argument("-o", "--output", help="file to write instead of stdout")
+    imp = cs.add_parser("import", help="read entries written by export ('-' for stdin)")
+    imp.add_argument("file")
+    return parser

