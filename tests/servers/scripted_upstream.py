@@ -71,6 +71,11 @@ async def chat(request: Request) -> Response:
                 if delay:
                     await asyncio.sleep(delay)
             yield _event(model, None, "stop")
+            if (body.get("stream_options") or {}).get("include_usage"):
+                usage = {"prompt_tokens": 3, "completion_tokens": len(words), "total_tokens": 3 + len(words)}
+                tail = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": int(time.time()),
+                        "model": model, "choices": [], "usage": usage}  # fmt: skip
+                yield f"data: {json.dumps(tail)}\n\n".encode()
             yield b"data: [DONE]\n\n"
             counts["completed"] += 1
         except asyncio.CancelledError:

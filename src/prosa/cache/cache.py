@@ -69,6 +69,16 @@ class ResponseCache:
             self._safely(self.store.delete, key)
             return None
 
+    def lookup_entry(self, key: str) -> Entry | None:
+        """Read an entry without counting it as a hit or a miss (for tooling)."""
+        raw = self.store.get(key)
+        if raw is None:
+            return None
+        try:
+            return Entry.decode(raw)
+        except (ValueError, KeyError, TypeError, IndexError):
+            return None
+
     def save(self, key: str, chunks: list[Chunk], model: str, provider: str, request: ChatRequest) -> None:
         question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
         entry = Entry.from_chunks(chunks, model, provider, question)

@@ -35,6 +35,15 @@ CACHE_EXAMPLES = """examples:
 """
 
 
+SERVE_EXAMPLES = """examples:
+  prosa serve                                   (http://127.0.0.1:8000: the web page and /v1/...)
+  prosa serve --upstream https://api.openai.com/v1 --api-key team-secret
+  OPENAI_BASE_URL=http://127.0.0.1:8080/v1 prosa serve --port 9000 --workers 2
+  curl http://127.0.0.1:8000/v1/chat/completions -H 'content-type: application/json' \\
+       -d '{"model": "local", "messages": [{"role": "user", "content": "Hi"}]}'
+"""
+
+
 def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         return getattr(importlib.import_module(f"prosa.cli.{module}"), func)(args)  # type: ignore[no-any-return]
@@ -190,4 +199,39 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", help="file to write instead of stdout")
     imp = cs.add_parser("import", help="read entries written by export ('-' for stdin)")
     imp.add_argument("file")
+    serve = command(
+        "serve",
+        "Run the OpenAI-compatible caching gateway (and its web chat page).",
+        "serve",
+        "serve",
+        SERVE_EXAMPLES,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=_int, default=8000, help="port (default 8000)")
+    serve.add_argument("--upstream", metavar="URL", help="OpenAI-compatible server for non-local models")
+    serve.add_argument(
+        "--cache", metavar="STORE", help="memory, sqlite (default: the CLI's file), a .db PATH, or off"
+    )
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        metavar="KEY",
+        help="require this bearer key from clients (repeatable; also PROSA_GATEWAY_KEYS, comma-separated)",
+    )
+    serve.add_argument(
+        "--forward-key",
+        action="store_true",
+        help="send the caller's bearer key upstream instead of the gateway's",
+    )
+    serve.add_argument("--workers", type=_int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--insecure", action="store_true", help="allow a non-loopback bind without access keys"
+    )
+    serve.add_argument(
+        "--max-body",
+        type=_int,
+        default=1_000_000,
+        metavar="BYTES",
+        help="largest request body (default 1 MB)",
+    )
     return parser

@@ -1,0 +1,577 @@
+"""A store in one SQLite file, shared safely by the threads and processes of one machine.
+
+Design, and why:
+
+- WAL journal, synchronous=NORMAL, and every write in one short ``BEGIN IMMEDIATE`` transaction:
+  readers never wait for writers, writers queue on the busy timeout instead of failing at once,
+  and a value is replaced by a single upsert, so a crash (even ``kill -9``) leaves old or new,
+  never half.
+- ``get`` is the hot path and never writes: one connection per thread, one cached statement,
+  expiry checked in Python. The access times LRU eviction needs are kept in a dict and written
+  in batches with the next put, ``flush``, or once a second / a thousand reads have piled up.
+  Counter deltas (``incr``) are batched the same way.
+- Triggers keep the entry count and byte total in a one-row table, so the size cap and ``info``
+  never sum over the whole table.
+- The schema carries a version (``PRAGMA user_version``) and a list of migrations; a file
+  written by a newer prosa is refused with a message saying to upgrade.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import sqlite3
+import threading
+import time
+import urllib.parse
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prosa.errors import CacheError
+
+from .base import EntryInfo, Store, as_bytes, check_key, expiry
+
+__all__ = ["SQLiteStore", "SCHEMA_VERSION"]
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+# Migration N (0-based) takes a file from schema N to N+1. Append, never edit a released one.
+_MIGRATIONS: list[tuple[str, ...]] = [
+    (
+        # A rowid table rather than WITHOUT ROWID: values are kilobytes, and SQLite advises
+        # WITHOUT ROWID only for rows under ~1/20 of a page.
+        """CREATE TABLE entries (key TEXT PRIMARY KEY, value BLOB NOT NULL, size INTEGER NOT NULL,
+           created REAL NOT NULL, accessed REAL NOT NULL, expires REAL)""",
+        "CREATE INDEX entries_accessed ON entries (accessed)",
+        "CREATE INDEX entries_created ON entries (created)",
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 0), entries INTEGER NOT NULL, bytes INTEGER NOT NULL)",
+        "INSERT INTO totals VALUES (0, 0, 0)",
+        """CREATE TRIGGER entries_added AFTER INSERT ON entries BEGIN
+           UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size; END""",
+        """CREATE TRIGGER entries_removed AFTER DELETE ON entries BEGIN
+           UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size; END""",
+        """CREATE TRIGGER entries_resized AFTER UPDATE OF size ON entries BEGIN
+           UPDATE totals SET bytes = bytes - OLD.size + NEW.size; END""",
+    ),
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_GET = "SELECT value, expires FROM entries WHERE key = ?"
+# An upsert, not INSERT OR REPLACE: REPLACE's implicit delete skips the delete trigger.
+_PUT = """INSERT INTO entries (key, value, size, created, accessed, expires) VALUES (?, ?, ?, ?, ?, ?)
+          ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size,
+          created = excluded.created, accessed = excluded.accessed, expires = excluded.expires"""
+_TOUCH = "UPDATE entries SET accessed = ? WHERE key = ? AND accessed < ?"
+_INCR = """INSERT INTO counters (name, value) VALUES (?, ?)
+           ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"""
+
+_BATCH_SECONDS = 1.0  # write batched access times and counters at least this often...
+_BATCH_TOUCHES = 1000  # ...or once this many reads are waiting
+
+# Primary SQLite result codes (exc.sqlite_errorcode & 0xFF, Python 3.11+).
+_PERM, _BUSY, _LOCKED, _READONLY, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 5, 6, 8, 11, 13, 14, 26
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced (by the store's set of open connections)."""
+
+
+class _Closer:
+    """Closes a thread's connection when the thread ends and its thread-local goes.
+
+    Needed because a sqlite3 connection sits in a reference cycle with its statement cache and
+    would otherwise hold its file descriptors until the cyclic garbage collector runs.
+    """
+
+    __slots__ = ("conn", "pid")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn, self.pid = conn, os.getpid()
+
+    def __del__(self) -> None:
+        if os.getpid() == self.pid:  # never the parent's connection, in a forked child
+            self.conn.close()
+
+
+class SQLiteStore(Store):
+    """Keep entries in the SQLite file ``path`` (created, with its directory, if missing).
+
+    ``ttl``: default time to live in seconds (None: never expire). ``max_size_mb``: cap on the
+    stored value bytes (MiB; the file itself is somewhat larger); past it, the least recently
+    read entries are evicted after each put. ``busy_timeout``: seconds to wait for another
+    writer before failing with "locked". ``read_only``: open the file read-only (puts fail).
+    ``clock``: returns the unix time; tests pass a fake one.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        ttl: float | None = None,
+        max_size_mb: float | None = None,
+        busy_timeout: float = 5.0,
+        *,
+        read_only: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        expiry(0.0, ttl)  # validates the default ttl now rather than at the first put
+        if max_size_mb is not None and not max_size_mb > 0:
+            raise ValueError(f"max_size_mb must be a positive number or None, got {max_size_mb!r}")
+        self.path = Path(path).expanduser().absolute()
+        self.url = f"sqlite://{self.path.as_posix()}"
+        self.ttl = ttl
+        self.max_bytes = None if max_size_mb is None else int(max_size_mb * 1024 * 1024)
+        self.busy_timeout = busy_timeout
+        self.read_only = read_only
+        self._clock = clock
+        self._closed = False
+        self._ready = False  # schema checked (and migrated) by this process
+        self._writable = not read_only  # False once the file turned out read-only
+        self._reset_process_state()
+        _live.add(self)
+        self._conn()  # open now: a corrupt, locked or too-new file is reported at once
+
+    def _reset_process_state(self) -> None:
+        """Start with no connections and nothing pending (at init, and in a forked child)."""
+        self._local = threading.local()
+        self._conns: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        self._setup_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._touches: dict[str, float] = {}  # key -> last read time, not yet written
+        self._counts: dict[str, float] = {}  # counter -> delta, not yet written
+        self._batch_at = self._clock()
+
+    # -- the hot path ------------------------------------------------------------------------
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            conn = self._local.conn
+        except AttributeError:
+            conn = self._conn()
+        try:
+            row = conn.execute(_GET, (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._fault(exc, "reading an entry") from exc
+        if row is None:
+            return None
+        now = self._clock()
+        if row[1] is not None and row[1] <= now:
+            return None  # expired entries are absent; prune deletes them
+        touches = self._touches
+        touches[key] = now
+        if now - self._batch_at > _BATCH_SECONDS or len(touches) > _BATCH_TOUCHES:
+            self._flush_soon(now)
+        return row[0]  # type: ignore[no-any-return]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        check_key(key)
+        value = as_bytes(value)
+        now = self._clock()
+        expires = expiry(now, self.ttl if ttl is None else ttl)
+
+        def store(conn: sqlite3.Connection) -> None:
+            conn.execute(_PUT, (key, value, len(value), now, now, expires))
+            if self.max_bytes is not None:
+                self._evict(conn, keep=key)
+
+        self._write(store, "storing an entry")
+
+    def delete(self, key: str) -> bool:
+        self._touches.pop(key, None)
+        return self._write(
+            lambda conn: conn.execute("DELETE FROM entries WHERE key = ?", (key,)).rowcount > 0
+        )
+
+    def prune(self, older_than: float) -> int:
+        now = self._clock()
+        sql = "DELETE FROM entries WHERE created < ? OR expires <= ?"
+        return self._write(lambda conn: conn.execute(sql, (older_than, now)).rowcount, "pruning")
+
+    def clear(self) -> int:
+        self._touches.clear()
+        return self._write(lambda conn: conn.execute("DELETE FROM entries").rowcount, "clearing")
+
+    def incr(self, deltas: dict[str, float]) -> None:
+        with self._pending_lock:
+            counts = self._counts
+            for name, delta in deltas.items():
+                counts[name] = counts.get(name, 0) + delta
+        now = self._clock()
+        if now - self._batch_at > _BATCH_SECONDS:
+            self._flush_soon(now)
+
+    def flush(self) -> None:
+        """Write the batched access times and counter deltas (a read-only store keeps them in memory)."""
+        if not self._writable:
+            self._touches.clear()  # only eviction needs them, and a read-only file never evicts
+        elif self._touches or self._counts:
+            self._write(lambda conn: None, "saving access times and counters")
+
+    def _flush_soon(self, now: float) -> None:
+        """Flush from the hot path: one thread at a time, never waiting for another writer (a hit
+        must not stall behind one), and a failure only costs access times."""
+        self._batch_at = now
+        if not self._flush_lock.acquire(blocking=False):
+            return
+        try:
+            conn = self._conn()
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                self.flush()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        except (CacheError, sqlite3.Error) as exc:
+            log.debug("cache: batched access times and counters not written yet: %s", exc)
+        finally:
+            self._flush_lock.release()
+
+    def _write(self, work: Callable[[sqlite3.Connection], _T], doing: str = "writing") -> _T:
+        """Run ``work`` with the batched updates in one short write transaction, all or nothing."""
+        conn = self._conn()
+        if self.read_only:
+            raise CacheError(self._message("is open read-only", "open it without read_only to change it"))
+        with self._pending_lock:
+            touches, self._touches = self._touches, {}
+            counts, self._counts = self._counts, {}
+        self._batch_at = self._clock()  # whatever is batched now is written with this write
+        try:
+            # IMMEDIATE takes the write lock up front, so the busy timeout applies here and a
+            # transaction never has to upgrade from reading to writing (which cannot wait).
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if touches:
+                    conn.executemany(_TOUCH, [(t, k, t) for k, t in touches.items()])
+                if counts:
+                    conn.executemany(_INCR, list(counts.items()))
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # SQLite rolls back by itself when the connection closes
+                raise
+        except BaseException as exc:
+            # Counter deltas go back to be written later; access times are only a hint: dropped.
+            with self._pending_lock:
+                for name, delta in counts.items():
+                    self._counts[name] = self._counts.get(name, 0) + delta
+            if isinstance(exc, sqlite3.Error):
+                if _code(exc) == _READONLY:
+                    self._writable = False  # stop batching writes that cannot land
+                raise self._fault(exc, doing) from exc
+            raise
+        return result
+
+    def _evict(self, conn: sqlite3.Connection, keep: str) -> None:
+        """Delete least recently read entries until the values fit under the cap (``keep`` stays)."""
+        assert self.max_bytes is not None
+        excess = conn.execute("SELECT bytes FROM totals").fetchone()[0] - self.max_bytes
+        if excess <= 0:
+            return
+        victims: list[tuple[str]] = []
+        cursor = conn.execute("SELECT key, size FROM entries ORDER BY accessed")
+        try:
+            for key, size in cursor:
+                if key != keep:
+                    victims.append((key,))
+                    excess -= size
+                    if excess <= 0:
+                        break
+        finally:
+            cursor.close()
+        conn.executemany("DELETE FROM entries WHERE key = ?", victims)
+        log.debug(
+            "cache: evicted %d entries from %s to fit %d bytes", len(victims), self.path, self.max_bytes
+        )
+
+    # -- reads that describe the store --------------------------------------------------------
+
+    def scan(self, limit: int | None = None) -> list[EntryInfo]:
+        sql = """SELECT key, size, created, accessed, expires FROM entries
+                 WHERE expires IS NULL OR expires > ? ORDER BY created DESC LIMIT ?"""
+        rows = self._read(sql, (self._clock(), -1 if limit is None else max(limit, 0)))
+        touches = dict(self._touches)  # reads not yet written are still reads
+        return [EntryInfo(k, s, c, max(a, touches.get(k, a)), e) for k, s, c, a, e in rows]
+
+    def counters(self) -> dict[str, float]:
+        result = dict(self._read("SELECT name, value FROM counters", ()))
+        with self._pending_lock:
+            for name, delta in self._counts.items():
+                result[name] = result.get(name, 0) + delta
+        return result
+
+    def info(self) -> dict[str, Any]:
+        """Entries and bytes include expired entries not yet pruned; file_bytes counts the WAL too."""
+        entries, nbytes = self._read("SELECT entries, bytes FROM totals", ())[0]
+        file_bytes = 0
+        for suffix in ("", "-wal"):
+            try:
+                file_bytes += os.path.getsize(f"{self.path}{suffix}")
+            except OSError:
+                pass
+        return {
+            "url": self.url,
+            "path": str(self.path),
+            "entries": entries,
+            "bytes": nbytes,
+            "file_bytes": file_bytes,
+            "max_bytes": self.max_bytes,
+            "read_only": self.read_only,
+        }
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        try:
+            return self._conn().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._fault(exc, "reading") from exc
+
+    # -- connections -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Write what is batched and close every connection; later calls raise CacheError."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        except CacheError as exc:  # closing must not fail over a lost access time or counter
+            log.warning("%s", exc)
+        finally:
+            with self._setup_lock:
+                self._closed = True
+                conns = list(self._conns)
+                self._conns = weakref.WeakSet()
+                self._local = threading.local()
+            for conn in conns:
+                conn.close()
+            _live.discard(self)
+
+    def __del__(self) -> None:
+        # A store dropped without close() still writes its batched counters (atexit only
+        # sees stores that are still alive then).
+        if not getattr(self, "_closed", True):
+            try:
+                self.close()
+            except Exception:
+                pass
+
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection, opened (and the schema checked) on first use."""
+        try:
+            return self._local.conn  # type: ignore[no-any-return]
+        except AttributeError:
+            pass
+        with self._setup_lock:
+            if self._closed:
+                raise CacheError(f"cache {self.url} is closed; open a new store to use it")
+            conn = self._open()
+            try:
+                if not self._ready:
+                    self._prepare(conn)
+                    self._ready = True
+            except BaseException:
+                conn.close()
+                raise
+            self._conns.add(conn)
+        self._local.conn = conn
+        self._local.closer = _Closer(conn)
+        return conn
+
+    def _open(self) -> _Connection:
+        """Connect read-write, or read-only when that is all the file and directory allow."""
+        if not self.read_only:
+            self._create_file()
+            try:
+                return self._connect(str(self.path), uri=False)
+            except sqlite3.Error as exc:
+                if _code(exc) not in (_READONLY, _CANTOPEN, _PERM):
+                    raise self._fault(exc, "opening") from exc
+                first: sqlite3.Error = exc
+            log.debug("cache: %s is not writable (%s); opening it read-only", self.path, first)
+            self._writable = False
+        uri = "file:" + urllib.parse.quote(self.path.as_posix()) + "?mode=ro"
+        try:
+            return self._connect(uri, uri=True)
+        except sqlite3.Error as exc:
+            first = exc
+        # In a read-only directory SQLite cannot create the WAL index (-shm) it reads through.
+        # With nobody able to write there, reading the file as immutable is safe.
+        try:
+            return self._connect(uri + "&immutable=1", uri=True)
+        except sqlite3.Error:
+            raise self._fault(first, "opening") from first
+
+    def _connect(self, target: str, uri: bool) -> _Connection:
+        conn = sqlite3.connect(
+            target,
+            timeout=self.busy_timeout,
+            isolation_level=None,  # autocommit: we issue BEGIN/COMMIT ourselves, reads hold no lock
+            check_same_thread=False,  # only its own thread uses it; close() may run elsewhere
+            factory=_Connection,
+            uri=uri,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = OFF")
+            conn.execute("PRAGMA user_version").fetchone()  # reads the header: bad files fail here
+        except BaseException:
+            conn.close()
+            raise
+        return conn  # type: ignore[return-value]
+
+    def _create_file(self) -> None:
+        """Create the directory and an empty private file, before SQLite creates it world-readable."""
+        if self.path.exists():
+            return
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o600))
+        except OSError as exc:
+            what = f"cannot be created ({exc.strerror or exc})"
+            raise CacheError(self._message(what, "make its directory writable")) from exc
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Check the schema version, then switch to WAL and migrate if this file needs it."""
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            self._check_version(version)
+            if version == SCHEMA_VERSION and not self._writable:
+                return
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if version < SCHEMA_VERSION:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._migrate(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise self._fault(exc, "setting up") from exc
+        self._private_sidecars()
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        # Read again under the write lock: another process may have migrated meanwhile.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        self._check_version(version)
+        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise CacheError(self._message("is a SQLite database but not a prosa cache", "move it away"))
+        for statements in _MIGRATIONS[version:]:
+            for sql in statements:
+                conn.execute(sql)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            what = f"was written by a newer prosa (cache schema {version}, this one reads {SCHEMA_VERSION})"
+            raise CacheError(self._message(what, "upgrade prosa"))
+
+    def _private_sidecars(self) -> None:
+        """SQLite gives -wal and -shm the mode of the database file; make sure, as they hold values too."""
+        for suffix in ("-wal", "-shm"):
+            try:
+                sidecar = f"{self.path}{suffix}"
+                if os.stat(sidecar).st_mode & 0o077 and os.stat(self.path).st_mode & 0o077 == 0:
+                    os.chmod(sidecar, 0o600)
+            except OSError:
+                pass  # missing, or not ours: nothing to tighten
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def _message(self, what: str, fix: str) -> str:
+        return f"cache file {self.path} {what}; {fix}, or choose another with --cache"
+
+    def _fault(self, exc: sqlite3.Error, doing: str) -> CacheError:
+        """Turn a SQLite failure into a one-line CacheError saying what happened and what to do."""
+        what, fix = _FAULTS.get(_code(exc), ("failed while {doing}", "check the file and the disk"))
+        what = what.format(doing=doing, timeout=self.busy_timeout)
+        return CacheError(self._message(f"{what} ({' '.join(str(exc).split())})", fix))
+
+
+_NOT_SQLITE = ("is not a valid SQLite database", "delete it or move it away")
+_IS_LOCKED = (
+    "is locked: another process held it for over {timeout:g}s",
+    "try again, or stop the program holding it",
+)
+_IS_READ_ONLY = ("is read-only", "make it and its directory writable")
+_FAULTS: dict[int | None, tuple[str, str]] = {  # primary SQLite result code -> what happened, how to fix it
+    _CORRUPT: _NOT_SQLITE,
+    _NOTADB: _NOT_SQLITE,
+    _BUSY: _IS_LOCKED,
+    _LOCKED: _IS_LOCKED,
+    _READONLY: _IS_READ_ONLY,
+    _PERM: _IS_READ_ONLY,
+    _FULL: ("cannot grow: the disk is full", "free some disk space or clear the cache"),
+    _CANTOPEN: ("cannot be opened", "check that it and its directory are readable"),
+}
+_GUESSES = {"not a database": _NOTADB, "malformed": _CORRUPT, "locked": _BUSY, "readonly": _READONLY,
+            "full": _FULL, "unable to open": _CANTOPEN}  # fmt: skip
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    """The primary SQLite result code of ``exc``, from the error itself or (Python 3.10) its message."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF  # type: ignore[no-any-return]
+    text = str(exc).lower()
+    return next((guess for needle, guess in _GUESSES.items() if needle in text), None)
+
+
+# Every open store, so batched writes reach the file at exit and a forked child starts clean.
+_live: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+_forking: list[sqlite3.Connection] = []  # every connection, held strongly across a fork
+_inherited: list[sqlite3.Connection] = []  # a forked child's copies of its parent's: kept, never used
+
+
+def _flush_live_stores() -> None:
+    for store in list(_live):
+        try:
+            store.flush()
+        except Exception as exc:  # at exit there is no one left to tell but the log
+            log.debug("cache: could not flush %s at exit: %s", store.url, exc)
+
+
+def _all_connections() -> list[sqlite3.Connection]:
+    for _ in range(10):  # a thread opening or ending a connection can change a set mid-iteration
+        try:
+            return [conn for store in list(_live) for conn in list(store._conns)]
+        except RuntimeError:
+            continue
+    return []
+
+
+# A SQLite connection must not cross a fork, and closing the child's copy could checkpoint or
+# unlock behind the parent's back. So before a fork every connection is held strongly (the child
+# drops other threads' thread-locals, which would close theirs), and the child keeps them forever,
+# unused, opening its own on first use.
+def _before_fork() -> None:
+    _forking[:] = _all_connections()
+
+
+def _after_fork_in_parent() -> None:
+    _forking.clear()
+
+
+def _after_fork_in_child() -> None:
+    _inherited.extend(_forking)
+    _forking.clear()
+    for store in list(_live):
+        store._reset_process_state()
+
+
+atexit.register(_flush_live_stores)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+    )
