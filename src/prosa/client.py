@@ -6,20 +6,19 @@ request -> cache lookup -> hit: replay the recorded chunks
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, overload
 
+from ._record import Record
 from .cache.cache import ResponseCache, open_cache
 from .cache.entry import Entry
 from .cache.flight import Flight, shared_flight
 from .config import DEFAULT_OPENAI_MODEL, Settings, load_settings
 from .errors import InvalidRequest
 from .providers.base import Provider
-from .reply import Chunk, Reply
+from .reply import Chunk, Reply, Usage
 from .request import LOCAL_MODEL_NAMES, ChatRequest, PromptInput
 from .stream import AsyncChatStream, ChatStream, _Collector
 
@@ -27,16 +26,20 @@ _UNSET: Any = object()
 _noticed = False
 
 
-@dataclass(slots=True)
-class Call:
+class Call(Record):
     """One request on its way: the validated request, who answers it, and what the cache may do."""
 
-    request: ChatRequest
-    provider: Provider
-    model_name: str
-    key: str | None
-    save: bool
-    start: float
+    __slots__ = ("request", "provider", "model_name", "key", "save", "start")
+
+    def __init__(
+        self, request: ChatRequest, provider: Provider, model_name: str, key: str | None, save: bool, start: float
+    ) -> None:
+        self.request = request
+        self.provider = provider
+        self.model_name = model_name
+        self.key = key
+        self.save = save
+        self.start = start
 
 
 class _Base:
@@ -165,6 +168,20 @@ class _Base:
             return flight, True
         return shared_flight((cache.url, call.key), make)
 
+    def cached_reply(self, call: Call, entry: Entry) -> Reply:
+        """A whole answer straight from an entry: the hot path of a non-streaming hit makes no chunks."""
+        return Reply(
+            text=entry.text,
+            model=call.model_name,
+            provider=call.provider.kind,
+            finish_reason=entry.finish_reason,
+            usage=Usage(entry.usage.prompt_tokens, entry.usage.completion_tokens),
+            cached=True,
+            latency_ms=(time.perf_counter() - call.start) * 1000,
+            chunks=len(entry.texts),
+            key=call.key,
+        )
+
     def collector(self, call: Call, cached: bool) -> _Collector:
         return _Collector(call.model_name, call.provider.kind, cached, call.key, call.start)
 
@@ -223,6 +240,8 @@ def _replay(entry: Entry, pace: bool) -> Iterator[Chunk]:
 
 
 async def _areplay(entry: Entry, pace: bool) -> AsyncIterator[Chunk]:
+    import asyncio
+
     start = time.perf_counter()
     for chunk in entry.chunks():
         if pace:
@@ -276,6 +295,8 @@ class Client(_Base):
         )  # fmt: skip
         call = self.prepare(prompt, model, params, refresh, use_cache)
         entry = self.hit(call, refresh)
+        if entry is not None and not stream:
+            return self.cached_reply(call, entry)
         if entry is not None:
             result = ChatStream(_replay(entry, pace and stream), self.collector(call, True), _nothing)
         else:
@@ -318,6 +339,8 @@ class AsyncClient(_Base):
         )  # fmt: skip
         call = self.prepare(prompt, model, params, refresh, use_cache)
         entry = self.hit(call, refresh)
+        if entry is not None and not stream:
+            return self.cached_reply(call, entry)
         if entry is not None:
             result = AsyncChatStream(_areplay(entry, pace and stream), self.collector(call, True), _nothing)
         else:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from ._record import Record
 
-@dataclass(slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+
+class Usage(Record):
+    """Token counts of one answer."""
+
+    __slots__ = ("prompt_tokens", "completion_tokens")
+
+    def __init__(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
 
     @property
     def total_tokens(self) -> int:
@@ -23,37 +28,55 @@ class Usage:
         }
 
 
-@dataclass(slots=True)
-class Chunk:
+class Chunk(Record):
     """One piece of a streamed answer.
 
     The last chunk of a complete stream carries ``finish_reason`` (and ``usage`` when known).
     ``offset_ms`` is when the chunk arrived, counted from the start of the request.
     """
 
-    text: str
-    finish_reason: str | None = None
-    usage: Usage | None = None
-    offset_ms: float = 0.0
+    __slots__ = ("text", "finish_reason", "usage", "offset_ms")
+
+    def __init__(
+        self, text: str, finish_reason: str | None = None, usage: Usage | None = None, offset_ms: float = 0.0
+    ) -> None:
+        self.text = text
+        self.finish_reason = finish_reason
+        self.usage = usage
+        self.offset_ms = offset_ms
 
 
-@dataclass(slots=True)
-class Reply:
+class Reply(Record):
     """A whole answer.
 
     ``cached`` is False for a fresh answer and True when it was replayed from the cache.
-    ``latency_ms`` is the time this call took (a cache hit takes microseconds).
+    ``latency_ms`` is the time this call took (a cache hit takes microseconds). ``chunks`` is how
+    many chunks the answer was streamed in; ``key`` is its cache key (None without a cache).
     """
 
-    text: str
-    model: str
-    provider: str
-    finish_reason: str | None
-    usage: Usage = field(default_factory=Usage)
-    cached: bool = False
-    latency_ms: float = 0.0
-    chunks: int = 0
-    key: str | None = None
+    __slots__ = ("text", "model", "provider", "finish_reason", "usage", "cached", "latency_ms", "chunks", "key")
+
+    def __init__(
+        self,
+        text: str,
+        model: str,
+        provider: str,
+        finish_reason: str | None,
+        usage: Usage | None = None,
+        cached: bool = False,
+        latency_ms: float = 0.0,
+        chunks: int = 0,
+        key: str | None = None,
+    ) -> None:
+        self.text = text
+        self.model = model
+        self.provider = provider
+        self.finish_reason = finish_reason
+        self.usage = usage if usage is not None else Usage()
+        self.cached = cached
+        self.latency_ms = latency_ms
+        self.chunks = chunks
+        self.key = key
 
     def to_dict(self) -> dict[str, Any]:
         return {

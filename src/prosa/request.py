@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Union
+from json.encoder import encode_basestring as _quote  # the C string escaper
+from typing import Any, NamedTuple, Union
 
+from ._record import Record
 from .errors import InvalidRequest
 
 ROLES = ("system", "user", "assistant")
@@ -21,8 +22,9 @@ MessageInput = Union[str, Mapping[str, Any], "Message"]  # noqa: UP007 - a runti
 PromptInput = Union[str, Sequence[MessageInput]]  # noqa: UP007
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):
+    """One message of a conversation (immutable; a NamedTuple because it is made on every request)."""
+
     role: str
     content: str
 
@@ -30,22 +32,23 @@ class Message:
         return {"role": self.role, "content": self.content}
 
 
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    """A validated chat request. Build it with :meth:`ChatRequest.build`."""
+class ChatRequest(Record):
+    """A validated chat request. Build it with :meth:`ChatRequest.build`; treat it as immutable."""
 
-    messages: tuple[Message, ...]
-    model: str
-    temperature: float | None = None
-    max_tokens: int | None = None
-    top_p: float | None = None
-    stop: tuple[str, ...] | None = None
-    seed: int | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-    response_format: Mapping[str, Any] | None = None
-    tools: tuple[Mapping[str, Any], ...] | None = None
-    _canonical: bytes | None = field(default=None, repr=False, compare=False)
+    __slots__ = (
+        "messages",
+        "model",
+        "temperature",
+        "max_tokens",
+        "top_p",
+        "stop",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "response_format",
+        "tools",
+        "_canonical",
+    )
 
     # Parameters that can change the output, in canonical order. Everything here is in the cache key.
     PARAMS = (
@@ -59,6 +62,33 @@ class ChatRequest:
         "response_format",
         "tools",
     )
+
+    def __init__(
+        self,
+        messages: tuple[Message, ...],
+        model: str,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: tuple[str, ...] | None = None,
+        seed: int | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: tuple[Mapping[str, Any], ...] | None = None,
+    ) -> None:
+        self.messages = messages
+        self.model = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.top_p = top_p
+        self.stop = stop
+        self.seed = seed
+        self.presence_penalty = presence_penalty
+        self.frequency_penalty = frequency_penalty
+        self.response_format = response_format
+        self.tools = tools
+        self._canonical: bytes | None = None
 
     @classmethod
     def build(
@@ -114,7 +144,7 @@ class ChatRequest:
         for name in self.PARAMS:
             value = getattr(self, name)
             if value is not None:
-                out[name] = list(value) if isinstance(value, tuple) else value
+                out[name] = list(value) if type(value) is tuple else value
         return out
 
     def message_dicts(self) -> list[dict[str, str]]:
@@ -124,17 +154,44 @@ class ChatRequest:
         """Canonical JSON of everything that can change the answer (model, messages, parameters)."""
         cached = self._canonical
         if cached is None:
-            body = {"model": self.model, "messages": [[m.role, m.content] for m in self.messages]}
-            body.update(self.params())
-            cached = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-            object.__setattr__(self, "_canonical", cached)
+            # The JSON object {"model", "messages", then each parameter that is set, in PARAMS order},
+            # written piece by piece: json.dumps of the whole dict costs several times more per hit.
+            msgs = ",".join(f"[{_quote(m.role)},{_quote(m.content)}]" for m in self.messages)
+            parts = [f'{{"model":{_quote(self.model)},"messages":[{msgs}]']
+            for name in self.PARAMS:
+                value = getattr(self, name)
+                if value is not None:
+                    parts.append(f',"{name}":{_json(value)}')
+            parts.append("}")
+            cached = "".join(parts).encode()
+            self._canonical = cached
         return cached
 
     def with_model(self, model: str) -> ChatRequest:
         return ChatRequest(**{**{n: getattr(self, n) for n in ("messages", *self.PARAMS)}, "model": model})
 
 
+# A reused encoder: json.dumps with options builds a new encoder per call.
+_ENCODE_SORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
+
+
+def _json(value: Any) -> str:
+    """Canonical JSON of one parameter value (numbers, strings, tuples of them, nested objects)."""
+    kind = type(value)
+    if kind is float:
+        return repr(value)  # finite floats only (validated), so this is valid JSON
+    if kind is int:
+        return str(value)
+    if kind is tuple:
+        return "[" + ",".join(_json(v) for v in value) + "]"
+    if kind is str:
+        return _quote(value)
+    return _ENCODE_SORTED(value)
+
+
 def _messages(prompt: PromptInput, system: str | None) -> tuple[Message, ...]:
+    if type(prompt) is str and system is None and prompt.strip():
+        return (Message("user", prompt),)  # the common case, kept short: it runs on every cache hit
     out: list[Message] = []
     if system is not None:
         out.append(_message({"role": "system", "content": system}, "system"))
@@ -153,7 +210,9 @@ def _messages(prompt: PromptInput, system: str | None) -> tuple[Message, ...]:
 
 
 def _message(item: MessageInput, where: str) -> Message:
-    if isinstance(item, Message):
+    if type(item) is dict:
+        role, content = item.get("role"), item.get("content")
+    elif isinstance(item, Message):
         role, content = item.role, item.content
     elif isinstance(item, Mapping):
         role, content = item.get("role"), item.get("content")

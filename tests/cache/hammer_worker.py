@@ -138,9 +138,12 @@ def fork(db: str) -> int:
     store = SQLiteStore(db)
     parent_key, child_key = key_of("parent"), key_of("child")
     store.put(parent_key, make_value(parent_key, b"from the parent"))
-    release = threading.Event()
-    busy = threading.Thread(target=lambda: (store.get(parent_key), release.wait()))
-    busy.start()  # a second thread holding its own connection across the fork
+    ready, release = threading.Event(), threading.Event()
+    busy = threading.Thread(target=lambda: (store.get(parent_key), ready.set(), release.wait()))
+    busy.start()  # a second thread holding its own connection across the fork...
+    # ...but idle at the fork: a thread inside a SQLite call then may hold SQLite's own mutexes,
+    # which would stay locked in the child (true of any SQLite user; see the sqlite store's docs).
+    ready.wait()
     pid = os.fork()
     if pid == 0:
         code = 1

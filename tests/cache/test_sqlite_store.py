@@ -284,6 +284,44 @@ def test_locked_past_busy_timeout(db: Path) -> None:
     store.close()
 
 
+def test_reads_go_on_while_batched_writes_wait(db: Path) -> None:
+    clock = FakeClock()
+    store = SQLiteStore(db, clock=clock)
+    store.put(k(1), b"kept")
+    store.incr({"hits": 1})
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        clock.advance(5)  # batched writes are due: the next read tries them, without waiting
+        assert store.get(k(1)) == b"kept"
+        store.incr({"hits": 1})
+        assert store.counters() == {"hits": 2}
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    store.flush()
+    store.close()
+    assert sqlite3.connect(db).execute("SELECT value FROM counters").fetchall() == [(2.0,)]
+
+
+def test_file_recreated_under_a_running_store(db: Path) -> None:
+    store = SQLiteStore(db)
+    store.put(k(1), b"old")
+    for name in ("cache.db", "cache.db-wal", "cache.db-shm"):
+        (db.parent / name).unlink(missing_ok=True)
+    result: list[bytes | None] = []
+
+    def fresh_thread() -> None:  # a new connection finds an empty file and sets it up again
+        store.put(k(2), b"new")
+        result.append(store.get(k(2)))
+
+    thread = threading.Thread(target=fresh_thread)
+    thread.start()
+    thread.join()
+    assert result == [b"new"]
+    store.close()
+
+
 def test_disk_full_loses_nothing(db: Path) -> None:
     store = SQLiteStore(db)
     for i in range(5):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("prosa.cache")
 
+_MEMO_SIZE = 512
 COUNTERS = ("hits", "misses", "bypasses", "tokens_saved", "usd_saved", "errors")
 
 
@@ -42,6 +43,8 @@ class ResponseCache:
         self.prices = prices or {}
         self._warned: set[str] = set()
         self._lock = threading.Lock()
+        # key -> (raw bytes, decoded entry): a repeated hit on unchanged bytes skips JSON decoding.
+        self._decoded: dict[str, tuple[bytes, Entry]] = {}
 
     @property
     def url(self) -> str:
@@ -62,12 +65,19 @@ class ResponseCache:
             return None
         if raw is None:
             return None
+        memo = self._decoded.get(key)
+        if memo is not None and memo[0] == raw:
+            return memo[1]
         try:
-            return Entry.decode(raw)
+            entry = Entry.decode(raw)
         except (ValueError, KeyError, TypeError, IndexError):
             log.warning("cache entry %s is malformed; dropping it", key[:12])
             self._safely(self.store.delete, key)
             return None
+        if len(self._decoded) >= _MEMO_SIZE:
+            self._decoded.clear()  # cheap bound; hot entries come straight back
+        self._decoded[key] = (raw, entry)
+        return entry
 
     def lookup_entry(self, key: str) -> Entry | None:
         """Read an entry without counting it as a hit or a miss (for tooling)."""

@@ -8,32 +8,45 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from .._record import Record
 from ..reply import Chunk, Usage
 
 FORMAT = 1
 
 
-@dataclass(slots=True)
-class Entry:
-    model: str
-    provider: str
-    texts: list[str]
-    offsets: list[float]
-    finish_reason: str
-    usage: Usage
-    created: float
-    question: str = ""
+class Entry(Record):
+    """A recorded answer: every chunk's text and arrival time (ms), how it finished, its usage."""
+
+    __slots__ = ("model", "provider", "texts", "offsets", "finish_reason", "usage", "created", "question")
+
+    def __init__(
+        self,
+        model: str,
+        provider: str,
+        texts: list[str],
+        offsets: list[float],
+        finish_reason: str,
+        usage: Usage,
+        created: float,
+        question: str = "",
+    ) -> None:
+        self.model = model
+        self.provider = provider
+        self.texts = texts
+        self.offsets = offsets
+        self.finish_reason = finish_reason
+        self.usage = usage
+        self.created = created
+        self.question = question
 
     def chunks(self) -> list[Chunk]:
         """The recorded chunks; the last one carries finish_reason and usage, as in the original stream."""
-        last = len(self.texts) - 1
-        return [
-            Chunk(text, self.finish_reason if i == last else None, self.usage if i == last else None, off)
-            for i, (text, off) in enumerate(zip(self.texts, self.offsets, strict=True))
-        ]
+        out = [Chunk(text, None, None, off) for text, off in zip(self.texts, self.offsets, strict=True)]
+        out[-1].finish_reason = self.finish_reason
+        out[-1].usage = Usage(self.usage.prompt_tokens, self.usage.completion_tokens)
+        return out
 
     @property
     def text(self) -> str:
@@ -63,13 +76,15 @@ class Entry:
         if not isinstance(d, dict) or d.get("v") != FORMAT:
             raise ValueError("unknown entry format")
         texts, offsets, usage = d["t"], d["o"], d["u"]
-        if not texts or len(texts) != len(offsets) or not all(isinstance(t, str) for t in texts):
+        # Shape checks only: json.loads gives plain str/number/list values, never objects with code.
+        if not isinstance(texts, list) or not texts or not isinstance(offsets, list) or len(texts) != len(offsets):
             raise ValueError("malformed chunks")
+        "".join(texts)  # raises TypeError unless every text is a string
         return cls(
             model=str(d["model"]),
             provider=str(d["provider"]),
             texts=texts,
-            offsets=[float(o) for o in offsets],
+            offsets=offsets,
             finish_reason=str(d["f"]),
             usage=Usage(int(usage[0]), int(usage[1])),
             created=float(d["c"]),

@@ -9,10 +9,12 @@ cancelled and nothing is committed.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 from ..errors import StreamInterrupted
 from ..reply import Chunk
@@ -121,6 +123,8 @@ class Flight:
             yield chunk
 
     async def afollow(self) -> AsyncIterator[Chunk]:
+        import asyncio  # here, not at the top: sync callers and cache hits never pay for asyncio
+
         loop = asyncio.get_running_loop()
         i = 0
         while True:
@@ -162,10 +166,14 @@ class Flight:
                 close()
 
     def start_task(self, stream: Callable[[], AsyncIterator[Chunk]]) -> None:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         self._task = (loop, loop.create_task(self._apump(stream)))
 
     async def _apump(self, stream: Callable[[], AsyncIterator[Chunk]]) -> None:
+        import asyncio
+
         iterator: Any = None
         try:
             iterator = stream()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
 
 from ..errors import InvalidRequest
 
@@ -74,7 +73,7 @@ def config(args: argparse.Namespace) -> int:
         print(config_path())
         return 0
     settings = load_settings()
-    shown = asdict(settings)
+    shown = settings.as_dict()
     shown["openai_api_key"] = mask(settings.openai_api_key) if settings.openai_api_key else None
     shown["prices"] = {k: {"input": v[0], "output": v[1]} for k, v in settings.prices.items()}
     shown["paths"] = {

@@ -6,7 +6,6 @@ Only argparse is imported up front; each command imports what it needs when it r
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,15 @@ from .parser import build_parser
 
 
 def _setup_logging(debug: bool) -> None:
+    import logging  # not at the top: `prosa --version` and `--help` never need it
+
+    class _Formatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            text = f"{record.levelname.lower()}: {record.getMessage()}"
+            if record.exc_info and logging.getLogger("prosa").level <= logging.DEBUG:
+                text += "\n" + self.formatException(record.exc_info)
+            return text
+
     level_name = "DEBUG" if debug else os.environ.get("PROSA_LOG", "WARNING").upper()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
@@ -25,17 +33,9 @@ def _setup_logging(debug: bool) -> None:
     logger.propagate = False
 
 
-class _Formatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        prefix = record.levelname.lower()
-        text = f"{prefix}: {record.getMessage()}"
-        if record.exc_info and logging.getLogger("prosa").level <= logging.DEBUG:
-            text += "\n" + self.formatException(record.exc_info)
-        return text
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(__version__)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(__version__, _command_in(argv))
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False)) or os.environ.get("PROSA_LOG", "").lower() == "debug"
     _setup_logging(debug)
@@ -70,6 +70,14 @@ def _report(error: Exception, debug: bool) -> int:
         f"error: unexpected {type(error).__name__}: {error} (run with --debug for details)", file=sys.stderr
     )
     return 1
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The subcommand named on the command line, so only its options need building."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+    return None
 
 
 def run() -> None:

@@ -44,6 +44,13 @@ SERVE_EXAMPLES = """examples:
 """
 
 
+class _Sink:
+    """Swallows option definitions for commands that were not asked for."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Sink]:
+        return lambda *a, **k: self
+
+
 def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         return getattr(importlib.import_module(f"prosa.cli.{module}"), func)(args)  # type: ignore[no-any-return]
@@ -109,7 +116,8 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     _cache_options(p)
 
 
-def build_parser(version: str) -> argparse.ArgumentParser:
+def build_parser(version: str, only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only``, the other commands get no options (building them all costs ~10 ms)."""
     parser = argparse.ArgumentParser(
         prog="prosa",
         description="Ask LLMs from the shell: the embedded local model offline, or any OpenAI-compatible "
@@ -134,7 +142,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         )
         p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
         p.set_defaults(run=_lazy(module, func))
-        return p
+        return p if only in (None, name) else _Sink()
 
     ask = command("ask", "Ask one question and print the answer.", "ask", "ask", ASK_EXAMPLES)
     ask.add_argument(

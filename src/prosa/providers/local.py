@@ -6,7 +6,6 @@ downloaded at run time. Any GGUF can be chosen with ``PROSA_LOCAL_MODEL`` or ``[
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import os
 import threading
@@ -140,8 +139,10 @@ class LocalProvider:
 
     async def astream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         """Generation runs in a worker thread; cancelling the reader stops it after the current token."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        queue: asyncio.Queue[Any] = asyncio.Queue()  # noqa: F821
         cancel = threading.Event()
         done = object()
 

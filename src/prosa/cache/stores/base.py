@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
+
+from ..._record import Record
 
 __all__ = ["EntryInfo", "Store", "check_key", "as_bytes", "expiry"]
 
@@ -20,15 +21,17 @@ _KEY_RE = re.compile(r"[0-9a-f]{64}")
 _S = TypeVar("_S", bound="Store")
 
 
-@dataclass(frozen=True, slots=True)
-class EntryInfo:
+class EntryInfo(Record):
     """What a store knows about one entry, without its value. Times are unix seconds."""
 
-    key: str
-    size: int
-    created: float
-    accessed: float
-    expires: float | None
+    __slots__ = ("key", "size", "created", "accessed", "expires")
+
+    def __init__(self, key: str, size: int, created: float, accessed: float, expires: float | None) -> None:
+        self.key = key
+        self.size = size
+        self.created = created
+        self.accessed = accessed
+        self.expires = expires
 
 
 class Store(ABC):

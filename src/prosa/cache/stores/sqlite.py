@@ -14,6 +14,9 @@ Design, and why:
   never sum over the whole table.
 - The schema carries a version (``PRAGMA user_version``) and a list of migrations; a file
   written by a newer prosa is refused with a message saying to upgrade.
+- After ``os.fork()`` the child opens its own connections and never touches the parent's. Forking
+  while another thread is inside a SQLite call can still hang the child on SQLite's internal
+  mutexes (true of any SQLite user): fork before starting threads, or use "spawn".
 """
 
 from __future__ import annotations
@@ -82,11 +85,8 @@ class _Connection(sqlite3.Connection):
 
 
 class _Closer:
-    """Closes a thread's connection when the thread ends and its thread-local goes.
-
-    Needed because a sqlite3 connection sits in a reference cycle with its statement cache and
-    would otherwise hold its file descriptors until the cyclic garbage collector runs.
-    """
+    """Closes a thread's connection when the thread ends and drops its thread-local: a sqlite3
+    connection is in a cycle with its statement cache and would keep its files open until a GC."""
 
     __slots__ = ("conn", "pid")
 
@@ -129,7 +129,6 @@ class SQLiteStore(Store):
         self.read_only = read_only
         self._clock = clock
         self._closed = False
-        self._ready = False  # schema checked (and migrated) by this process
         self._writable = not read_only  # False once the file turned out read-only
         self._reset_process_state()
         _live.add(self)
@@ -312,12 +311,8 @@ class SQLiteStore(Store):
     def info(self) -> dict[str, Any]:
         """Entries and bytes include expired entries not yet pruned; file_bytes counts the WAL too."""
         entries, nbytes = self._read("SELECT entries, bytes FROM totals", ())[0]
-        file_bytes = 0
-        for suffix in ("", "-wal"):
-            try:
-                file_bytes += os.path.getsize(f"{self.path}{suffix}")
-            except OSError:
-                pass
+        files = (Path(f"{self.path}{suffix}") for suffix in ("", "-wal"))
+        file_bytes = sum(f.stat().st_size for f in files if f.exists())
         return {
             "url": self.url,
             "path": str(self.path),
@@ -374,9 +369,9 @@ class SQLiteStore(Store):
                 raise CacheError(f"cache {self.url} is closed; open a new store to use it")
             conn = self._open()
             try:
-                if not self._ready:
-                    self._prepare(conn)
-                    self._ready = True
+                # Every new connection checks the schema: two reads, and a file deleted and
+                # recreated under a running process gets its tables back instead of errors.
+                self._prepare(conn)
             except BaseException:
                 conn.close()
                 raise
