@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 __version__ = "0.1.0"
 
 __all__ = [
@@ -34,7 +32,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # Public names load on first use, so `prosa --version` and a cache hit import only what they need.
     module = _WHERE.get(name)
     if module is None:
