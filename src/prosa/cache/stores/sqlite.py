@@ -21,7 +21,6 @@ Design, and why:
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import sqlite3
@@ -36,66 +35,28 @@ from typing import Any, TypeVar
 from prosa.errors import CacheError
 
 from .base import EntryInfo, Store, as_bytes, check_key, expiry
+from .sqlite_lifecycle import _Closer, _Connection, _live
+from .sqlite_schema import (
+    _CANTOPEN,
+    _FAULTS,
+    _GET,
+    _INCR,
+    _MIGRATIONS,
+    _PERM,
+    _PUT,
+    _READONLY,
+    _TOUCH,
+    SCHEMA_VERSION,
+    _code,
+)
 
 __all__ = ["SQLiteStore", "SCHEMA_VERSION"]
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-# Migration N (0-based) takes a file from schema N to N+1. Append, never edit a released one.
-_MIGRATIONS: list[tuple[str, ...]] = [
-    (
-        # A rowid table rather than WITHOUT ROWID: values are kilobytes, and SQLite advises
-        # WITHOUT ROWID only for rows under ~1/20 of a page.
-        """CREATE TABLE entries (key TEXT PRIMARY KEY, value BLOB NOT NULL, size INTEGER NOT NULL,
-           created REAL NOT NULL, accessed REAL NOT NULL, expires REAL)""",
-        "CREATE INDEX entries_accessed ON entries (accessed)",
-        "CREATE INDEX entries_created ON entries (created)",
-        "CREATE TABLE counters (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID",
-        "CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 0), entries INTEGER NOT NULL, bytes INTEGER NOT NULL)",
-        "INSERT INTO totals VALUES (0, 0, 0)",
-        """CREATE TRIGGER entries_added AFTER INSERT ON entries BEGIN
-           UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size; END""",
-        """CREATE TRIGGER entries_removed AFTER DELETE ON entries BEGIN
-           UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size; END""",
-        """CREATE TRIGGER entries_resized AFTER UPDATE OF size ON entries BEGIN
-           UPDATE totals SET bytes = bytes - OLD.size + NEW.size; END""",
-    ),
-]
-SCHEMA_VERSION = len(_MIGRATIONS)
-
-_GET = "SELECT value, expires FROM entries WHERE key = ?"
-# An upsert, not INSERT OR REPLACE: REPLACE's implicit delete skips the delete trigger.
-_PUT = """INSERT INTO entries (key, value, size, created, accessed, expires) VALUES (?, ?, ?, ?, ?, ?)
-          ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size,
-          created = excluded.created, accessed = excluded.accessed, expires = excluded.expires"""
-_TOUCH = "UPDATE entries SET accessed = ? WHERE key = ? AND accessed < ?"
-_INCR = """INSERT INTO counters (name, value) VALUES (?, ?)
-           ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"""
-
 _BATCH_SECONDS = 1.0  # write batched access times and counters at least this often...
 _BATCH_TOUCHES = 1000  # ...or once this many reads are waiting
-
-# Primary SQLite result codes (exc.sqlite_errorcode & 0xFF, Python 3.11+).
-_PERM, _BUSY, _LOCKED, _READONLY, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 5, 6, 8, 11, 13, 14, 26
-
-
-class _Connection(sqlite3.Connection):
-    """A connection that can be weakly referenced (by the store's set of open connections)."""
-
-
-class _Closer:
-    """Closes a thread's connection when the thread ends and drops its thread-local: a sqlite3
-    connection is in a cycle with its statement cache and would keep its files open until a GC."""
-
-    __slots__ = ("conn", "pid")
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn, self.pid = conn, os.getpid()
-
-    def __del__(self) -> None:
-        if os.getpid() == self.pid:  # never the parent's connection, in a forked child
-            self.conn.close()
 
 
 class SQLiteStore(Store):
@@ -106,6 +67,9 @@ class SQLiteStore(Store):
     read entries are evicted after each put. ``busy_timeout``: seconds to wait for another
     writer before failing with "locked". ``read_only``: open the file read-only (puts fail).
     ``clock``: returns the unix time; tests pass a fake one.
+
+    A file this process may not write (or in a directory it may not write) is opened read-only
+    by itself: gets work, puts raise CacheError. Every other fault is a one-line CacheError too.
     """
 
     def __init__(
@@ -492,81 +456,3 @@ class SQLiteStore(Store):
         what, fix = _FAULTS.get(_code(exc), ("failed while {doing}", "check the file and the disk"))
         what = what.format(doing=doing, timeout=self.busy_timeout)
         return CacheError(self._message(f"{what} ({' '.join(str(exc).split())})", fix))
-
-
-_NOT_SQLITE = ("is not a valid SQLite database", "delete it or move it away")
-_IS_LOCKED = (
-    "is locked: another process held it for over {timeout:g}s",
-    "try again, or stop the program holding it",
-)
-_IS_READ_ONLY = ("is read-only", "make it and its directory writable")
-_FAULTS: dict[int | None, tuple[str, str]] = {  # primary SQLite result code -> what happened, how to fix it
-    _CORRUPT: _NOT_SQLITE,
-    _NOTADB: _NOT_SQLITE,
-    _BUSY: _IS_LOCKED,
-    _LOCKED: _IS_LOCKED,
-    _READONLY: _IS_READ_ONLY,
-    _PERM: _IS_READ_ONLY,
-    _FULL: ("cannot grow: the disk is full", "free some disk space or clear the cache"),
-    _CANTOPEN: ("cannot be opened", "check that it and its directory are readable"),
-}
-_GUESSES = {"not a database": _NOTADB, "malformed": _CORRUPT, "locked": _BUSY, "readonly": _READONLY,
-            "full": _FULL, "unable to open": _CANTOPEN}  # fmt: skip
-
-
-def _code(exc: sqlite3.Error) -> int | None:
-    """The primary SQLite result code of ``exc``, from the error itself or (Python 3.10) its message."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF  # type: ignore[no-any-return]
-    text = str(exc).lower()
-    return next((guess for needle, guess in _GUESSES.items() if needle in text), None)
-
-
-# Every open store, so batched writes reach the file at exit and a forked child starts clean.
-_live: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
-_forking: list[sqlite3.Connection] = []  # every connection, held strongly across a fork
-_inherited: list[sqlite3.Connection] = []  # a forked child's copies of its parent's: kept, never used
-
-
-def _flush_live_stores() -> None:
-    for store in list(_live):
-        try:
-            store.flush()
-        except Exception as exc:  # at exit there is no one left to tell but the log
-            log.debug("cache: could not flush %s at exit: %s", store.url, exc)
-
-
-def _all_connections() -> list[sqlite3.Connection]:
-    for _ in range(10):  # a thread opening or ending a connection can change a set mid-iteration
-        try:
-            return [conn for store in list(_live) for conn in list(store._conns)]
-        except RuntimeError:
-            continue
-    return []
-
-
-# A SQLite connection must not cross a fork, and closing the child's copy could checkpoint or
-# unlock behind the parent's back. So before a fork every connection is held strongly (the child
-# drops other threads' thread-locals, which would close theirs), and the child keeps them forever,
-# unused, opening its own on first use.
-def _before_fork() -> None:
-    _forking[:] = _all_connections()
-
-
-def _after_fork_in_parent() -> None:
-    _forking.clear()
-
-
-def _after_fork_in_child() -> None:
-    _inherited.extend(_forking)
-    _forking.clear()
-    for store in list(_live):
-        store._reset_process_state()
-
-
-atexit.register(_flush_live_stores)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
-    )
