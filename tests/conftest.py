@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import UPSTREAM_KEY, Server, start_module
+from tests.support import UPSTREAM_KEY, RedisServer, Server, start_module
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +21,15 @@ def llama_upstream() -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def scripted_upstream() -> Iterator[Server]:
     server = start_module("tests.servers.scripted_upstream")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free port, no persistence. Missing redis-server is a failure, not a skip."""
+    server = RedisServer()
+    server.start()
     yield server
     server.stop()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, overload
 
 from ._record import Record
@@ -32,7 +32,13 @@ class Call(Record):
     __slots__ = ("request", "provider", "model_name", "key", "save", "start")
 
     def __init__(
-        self, request: ChatRequest, provider: Provider, model_name: str, key: str | None, save: bool, start: float
+        self,
+        request: ChatRequest,
+        provider: Provider,
+        model_name: str,
+        key: str | None,
+        save: bool,
+        start: float,
     ) -> None:
         self.request = request
         self.provider = provider
@@ -152,7 +158,7 @@ class _Base:
         cache = self.cache
 
         def make(registry_key: tuple[str, str] | None) -> Flight:
-            on_complete = None
+            on_complete = coordinate = None
             if call.save and cache is not None:
                 key = call.key
                 assert key is not None
@@ -160,7 +166,12 @@ class _Base:
                 def on_complete(chunks: list[Chunk]) -> None:
                     cache.save(key, chunks, call.model_name, call.provider.kind, call.request)
 
-            return Flight(on_complete, registry_key)
+                if not refresh and getattr(cache.store, "supports_locks", False):
+
+                    def coordinate() -> tuple[Entry | None, Callable[[], None] | None]:
+                        return cache.coordinate(key, self.settings.timeout)
+
+            return Flight(on_complete, registry_key, coordinate)
 
         if call.key is None or refresh or cache is None:
             flight = make(None)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("prosa.cache")
 
 _MEMO_SIZE = 512
+_WARN_EVERY = 60.0  # seconds between two warnings about the same store failure
+_POLL_SECONDS = 0.02  # how often a waiting replica looks for the answer another one is writing
 COUNTERS = ("hits", "misses", "bypasses", "tokens_saved", "usd_saved", "errors")
 
 
@@ -41,8 +46,9 @@ class ResponseCache:
         self.store = store
         self.nondeterministic = nondeterministic
         self.prices = prices or {}
-        self._warned: set[str] = set()
+        self._warned: dict[str, float] = {}
         self._lock = threading.Lock()
+        self.store_errors = 0  # requests that went on without the store (for /metrics)
         # key -> (raw bytes, decoded entry): a repeated hit on unchanged bytes skips JSON decoding.
         self._decoded: dict[str, tuple[bytes, Entry]] = {}
 
@@ -126,18 +132,56 @@ class ResponseCache:
             return None
 
     def warn(self, error: CacheError) -> None:
-        """Log a store failure once per distinct message: the answer still goes through."""
+        """Log a store failure at most once a minute per distinct message: the answer still goes through."""
         message = str(error)
+        now = time.monotonic()
         with self._lock:
-            if message in self._warned:
+            self.store_errors += 1
+            last = self._warned.get(message)
+            if last is not None and now - last < _WARN_EVERY:
                 return
-            self._warned.add(message)
-        log.warning("%s (answering without the cache)", message)
+            self._warned[message] = now
+        log.warning(
+            "%s", message if "without the cache" in message else f"{message} (answering without the cache)"
+        )
+
+    def coordinate(self, key: str, wait: float) -> tuple[Entry | None, Callable[[], None] | None]:
+        """Cross-process single-flight over a store that can lock (Redis).
+
+        Returns ``(entry, None)`` when another process answered this key meanwhile; ``(None, release)``
+        when this process holds the lock and should ask the model (calling ``release`` after saving);
+        ``(None, None)`` when no lock can be had (no lock support, store down, waited ``wait`` s).
+        """
+        store: Any = self.store
+        if not getattr(store, "supports_locks", False):
+            return None, None
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                token = store.lock(key, wait)
+                if token is not None:
+                    entry = self.lookup_entry(key)  # it may have landed between our miss and the lock
+                    if entry is not None:
+                        store.unlock(key, token)
+                        return entry, None
+                    return None, functools.partial(self._safely, store.unlock, key, token)
+                while True:  # another process is answering: wait for its entry, or for its lock to go
+                    if time.monotonic() > deadline:
+                        return None, None
+                    time.sleep(_POLL_SECONDS)
+                    entry = self.lookup_entry(key)
+                    if entry is not None:
+                        return entry, None
+                    if not store.locked(key):
+                        break  # it failed or died: try to take over
+        except CacheError as e:
+            self.warn(e)
+            return None, None
 
 
 def open_store(spec: Any, settings: Settings | None = None) -> Store | None:
     """A store from a spec: a Store, "memory", "sqlite" (the default file), "sqlite:///path", a .db path,
-    or None / "off" / "none" for no cache."""
+    "redis://host:port/db" (or "rediss://", or "redis" for PROSA_REDIS_URL), or None / "off" for no cache."""
     if spec is None:
         return None
     from .stores import MemoryStore, SQLiteStore, Store
@@ -162,12 +206,12 @@ def open_store(spec: Any, settings: Settings | None = None) -> Store | None:
         return SQLiteStore(default_cache_path(), ttl=ttl, max_size_mb=size)
     if lowered.startswith("sqlite:///"):
         return SQLiteStore(Path(text[len("sqlite:///") - 1 :]), ttl=ttl, max_size_mb=size)
-    if lowered.startswith(("redis://", "rediss://")):
-        try:
-            from .stores.redis import RedisStore
-        except ImportError:
-            raise ConfigError("the Redis store is not available in this version of prosa") from None
-        return RedisStore(text, ttl=ttl)  # type: ignore[no-any-return]
+    if lowered == "redis" or lowered.startswith(("redis://", "rediss://")):
+        from .stores.redis import RedisStore
+
+        if lowered == "redis":  # the URL (and its password) from the environment, off the command line
+            text = os.environ.get("PROSA_REDIS_URL", "redis://127.0.0.1:6379/0")
+        return RedisStore(text, ttl=ttl)
     if "://" in text:
         raise ConfigError(
             f"unknown cache {text!r}: use memory, sqlite, sqlite:///path/to/file.db or a file path"

@@ -77,7 +77,12 @@ class Entry(Record):
             raise ValueError("unknown entry format")
         texts, offsets, usage = d["t"], d["o"], d["u"]
         # Shape checks only: json.loads gives plain str/number/list values, never objects with code.
-        if not isinstance(texts, list) or not texts or not isinstance(offsets, list) or len(texts) != len(offsets):
+        if (
+            not isinstance(texts, list)
+            or not texts
+            or not isinstance(offsets, list)
+            or len(texts) != len(offsets)
+        ):
             raise ValueError("malformed chunks")
         "".join(texts)  # raises TypeError unless every text is a string
         return cls(

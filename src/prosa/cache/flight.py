@@ -32,6 +32,7 @@ class Flight:
         self,
         on_complete: Callable[[list[Chunk]], None] | None = None,
         registry_key: tuple[str, str] | None = None,
+        coordinate: Callable[[], tuple[Any, Callable[[], None] | None]] | None = None,
     ) -> None:
         self.chunks: list[Chunk] = []
         self.done = False
@@ -40,6 +41,9 @@ class Flight:
         self.cancelled = threading.Event()
         self._on_complete = on_complete
         self._registry_key = registry_key
+        # Cross-process single-flight (see ResponseCache.coordinate): run by the pump before the model.
+        self._coordinate = coordinate
+        self.remote = False  # True when another process's answer was replayed instead
         self._cond = threading.Condition()
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._task: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
@@ -149,9 +153,25 @@ class Flight:
     def start_thread(self, stream: Callable[[], Iterator[Chunk]]) -> None:
         threading.Thread(target=self._pump, args=(stream,), name="prosa-flight", daemon=True).start()
 
+    def _claim(self, entry: Any) -> bool:
+        """Publish another process's finished answer; True when there was one (then the model is not asked)."""
+        if entry is None:
+            return False
+        self.remote = True
+        self._on_complete = None  # it is already stored
+        for chunk in entry.chunks():
+            self.publish(chunk)
+        self.finish()
+        return True
+
     def _pump(self, stream: Callable[[], Iterator[Chunk]]) -> None:
         iterator: Any = None
+        release = None
         try:
+            if self._coordinate is not None:
+                entry, release = self._coordinate()
+                if self._claim(entry):
+                    return
             iterator = stream()
             for chunk in iterator:
                 if self.cancelled.is_set():
@@ -164,6 +184,8 @@ class Flight:
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
+            if release is not None:
+                release()  # after the answer is saved, so waiting processes find it
 
     def start_task(self, stream: Callable[[], AsyncIterator[Chunk]]) -> None:
         import asyncio
@@ -175,7 +197,12 @@ class Flight:
         import asyncio
 
         iterator: Any = None
+        release = None
         try:
+            if self._coordinate is not None:
+                entry, release = await asyncio.to_thread(self._coordinate)  # it polls: keep it off the loop
+                if self._claim(entry):
+                    return
             iterator = stream()
             async for chunk in iterator:
                 self.publish(chunk)
@@ -191,6 +218,8 @@ class Flight:
                     await close()
                 except BaseException:  # noqa: BLE001 - closing an abandoned stream must not raise
                     pass
+            if release is not None:
+                release()
 
 
 def shared_flight(

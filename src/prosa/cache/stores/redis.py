@@ -1,0 +1,306 @@
+"""A store in Redis (or Valkey), shared by every process and gateway replica that points at it.
+
+Design, and why:
+
+- One Redis string per entry (``{ns}:e:{key}``), written once, whole, with ``SET ... EX`` when a
+  TTL applies: Redis's own expiry is the TTL, and Redis's ``maxmemory-policy`` (``allkeys-lru``
+  recommended) is the eviction. A sorted set ``{ns}:created`` indexes entries by creation time for
+  ``scan`` and ``prune``; it may name entries Redis has since evicted, which are skipped and tidied.
+- Counters live in one Redis hash, so every replica sees the same statistics. Deltas are batched
+  in memory and sent at most once a second (and at close/exit), so a hit costs one round trip.
+- Redis going away never fails a request: a connection error marks the store down for a short
+  while (no waiting on a dead server for every request), raises :class:`CacheError` so the
+  cache is bypassed, and the next attempt after the pause reconnects by itself.
+- ``lock``/``unlock`` give the cache a cross-replica single-flight: a ``SET NX PX`` lock with
+  expiry, released only by its holder, and gone by itself if the holder dies.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from prosa.errors import CacheError, ConfigError
+
+from .base import EntryInfo, Store, as_bytes, check_key, expiry
+
+__all__ = ["RedisStore"]
+
+_BATCH_SECONDS = 1.0
+_DOWN_SECONDS = 1.0  # after a connection failure, bypass Redis this long before trying again
+_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password removed, for messages and ``info``."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+class RedisStore(Store):
+    """Keep entries in Redis at ``url`` (``redis://host:port/db``, ``rediss://`` for TLS; a password
+    goes in the URL or ``PROSA_REDIS_URL``). ``ttl``: default time to live in seconds.
+    ``namespace`` prefixes every key, so several caches can share one Redis."""
+
+    supports_locks = True
+
+    def __init__(
+        self,
+        url: str,
+        ttl: float | None = None,
+        namespace: str = "prosa",
+        *,
+        socket_timeout: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        try:
+            import redis
+        except ImportError:
+            raise ConfigError("the Redis store needs redis-py: pip install 'prosa[redis]'") from None
+        expiry(0.0, ttl)
+        self.ttl = ttl
+        self.namespace = namespace
+        self.url = safe_url(url)
+        self._clock = clock
+        self._errors = (redis.ConnectionError, redis.TimeoutError)
+        self._redis_error = redis.RedisError
+        try:
+            self._client = redis.Redis.from_url(
+                url,
+                socket_timeout=socket_timeout,
+                socket_connect_timeout=socket_timeout,
+                health_check_interval=30,
+            )
+        except ValueError as e:
+            raise ConfigError(f"invalid Redis URL {self.url}: {e}") from None
+        self._entry = f"{namespace}:e:"
+        self._created = f"{namespace}:created"
+        self._counters_key = f"{namespace}:counters"
+        self._lock_prefix = f"{namespace}:lock:"
+        self._down_until = 0.0
+        self._down_message = ""
+        self._pending: dict[str, float] = {}
+        self._pending_lock = threading.Lock()
+        self._batch_at = clock()
+        self._unlock_script = self._client.register_script(_UNLOCK)
+        _live.add(self)
+
+    # -- failure handling ------------------------------------------------------------------------
+
+    def _call(self, fn: Callable[[], Any], doing: str) -> Any:
+        if self._down_until and time.monotonic() < self._down_until:
+            raise CacheError(self._down_message)  # the same words, so the warning is not repeated
+        try:
+            result = fn()
+        except self._errors as e:
+            self._down_until = time.monotonic() + _DOWN_SECONDS
+            self._down_message = (
+                f"cannot reach Redis at {self.url} ({' '.join(str(e).split())}); "
+                "answering without the cache until it is back"
+            )
+            raise CacheError(self._down_message) from None
+        except self._redis_error as e:
+            raise CacheError(f"Redis at {self.url} failed while {doing}: {e}") from None
+        self._down_until = 0.0
+        return result
+
+    # -- entries ---------------------------------------------------------------------------------
+
+    def get(self, key: str) -> bytes | None:
+        value = self._call(lambda: self._client.get(self._entry + key), "reading an entry")
+        self._maybe_flush()
+        return value  # type: ignore[no-any-return]
+
+    def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        check_key(key)
+        value = as_bytes(value)
+        now = self._clock()
+        expires = expiry(now, ttl if ttl is not None else self.ttl)
+
+        def write() -> None:
+            pipe = self._client.pipeline(transaction=True)  # MULTI/EXEC: the value and its index together
+            if expires is None:
+                pipe.set(self._entry + key, value)
+            else:
+                pipe.set(self._entry + key, value, px=max(1, int((expires - now) * 1000)))
+            pipe.zadd(self._created, {key: now})
+            pipe.execute()
+
+        self._call(write, "writing an entry")
+        self._maybe_flush()
+
+    def delete(self, key: str) -> bool:
+        def remove() -> int:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.delete(self._entry + key)
+            pipe.zrem(self._created, key)
+            return int(pipe.execute()[0])
+
+        return bool(self._call(remove, "deleting an entry"))
+
+    def scan(self, limit: int | None = None) -> list[EntryInfo]:
+        def read() -> list[EntryInfo]:
+            out: list[EntryInfo] = []
+            start = 0
+            page = 500
+            while limit is None or len(out) < limit:
+                rows = self._client.zrevrange(self._created, start, start + page - 1, withscores=True)
+                if not rows:
+                    break
+                start += page
+                pipe = self._client.pipeline(transaction=False)
+                for member, _ in rows:
+                    name = self._entry + member.decode()
+                    pipe.strlen(name)
+                    pipe.pttl(name)
+                results = pipe.execute()
+                gone = []
+                for i, (member, created) in enumerate(rows):
+                    size, pttl = results[2 * i], results[2 * i + 1]
+                    if pttl == -2:  # expired or evicted by Redis: tidy the index
+                        gone.append(member)
+                        continue
+                    expires = None if pttl < 0 else self._clock() + pttl / 1000
+                    out.append(EntryInfo(member.decode(), int(size), created, created, expires))
+                if gone:
+                    self._client.zrem(self._created, *gone)
+                    start -= len(gone)
+            return out if limit is None else out[:limit]
+
+        return self._call(read, "listing entries")  # type: ignore[no-any-return]
+
+    def prune(self, older_than: float) -> int:
+        def remove() -> int:
+            old = self._client.zrangebyscore(self._created, "-inf", f"({older_than}")
+            count = 0
+            for i in range(0, len(old), 500):
+                batch = old[i : i + 500]
+                count += self._client.delete(*[self._entry + m.decode() for m in batch])
+                self._client.zrem(self._created, *batch)
+            return count
+
+        return self._call(remove, "pruning entries")  # type: ignore[no-any-return]
+
+    def clear(self) -> int:
+        def remove() -> int:
+            count = 0
+            batch = []
+            for name in self._client.scan_iter(match=self._entry + "*", count=1000):
+                batch.append(name)
+                if len(batch) >= 500:
+                    count += self._client.delete(*batch)
+                    batch = []
+            if batch:
+                count += self._client.delete(*batch)
+            self._client.delete(self._created)
+            return count
+
+        return self._call(remove, "clearing")  # type: ignore[no-any-return]
+
+    # -- counters --------------------------------------------------------------------------------
+
+    def incr(self, deltas: dict[str, float]) -> None:
+        with self._pending_lock:
+            for name, delta in deltas.items():
+                self._pending[name] = self._pending.get(name, 0) + delta
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        if self._pending and self._clock() - self._batch_at > _BATCH_SECONDS:
+            try:
+                self.flush()
+            except CacheError:
+                pass  # the deltas stay pending; the request goes on
+
+    def flush(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        self._batch_at = self._clock()
+        if not pending:
+            return
+
+        def write() -> None:
+            pipe = self._client.pipeline(transaction=False)
+            for name, delta in pending.items():
+                pipe.hincrbyfloat(self._counters_key, name, delta)
+            pipe.execute()
+
+        try:
+            self._call(write, "saving counters")
+        except CacheError:
+            with self._pending_lock:  # keep them for the next attempt
+                for name, delta in pending.items():
+                    self._pending[name] = self._pending.get(name, 0) + delta
+            raise
+
+    def counters(self) -> dict[str, float]:
+        raw = self._call(lambda: self._client.hgetall(self._counters_key), "reading counters")
+        out = {k.decode(): float(v) for k, v in raw.items()}
+        with self._pending_lock:
+            for name, delta in self._pending.items():
+                out[name] = out.get(name, 0) + delta
+        return out
+
+    def info(self) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            entries = self._client.zcard(self._created)
+            memory = self._client.info("memory")
+            return {
+                "url": self.url,
+                "entries": int(entries),
+                "bytes": int(memory.get("used_memory", 0)),
+                "maxmemory_policy": memory.get("maxmemory_policy"),
+            }
+
+        return self._call(read, "reading info")  # type: ignore[no-any-return]
+
+    # -- cross-replica single-flight -------------------------------------------------------------
+
+    def lock(self, key: str, ttl: float) -> str | None:
+        """Take the lock for ``key`` for ``ttl`` seconds; return its token, or None if another holds it."""
+        token = uuid.uuid4().hex
+        ok = self._call(
+            lambda: self._client.set(self._lock_prefix + key, token, nx=True, px=max(1, int(ttl * 1000))),
+            "taking a lock",
+        )
+        return token if ok else None
+
+    def locked(self, key: str) -> bool:
+        return bool(self._call(lambda: self._client.exists(self._lock_prefix + key), "checking a lock"))
+
+    def unlock(self, key: str, token: str) -> None:
+        """Release the lock if this token still holds it (an expired lock may belong to another)."""
+        self._call(
+            lambda: self._unlock_script(keys=[self._lock_prefix + key], args=[token]), "releasing a lock"
+        )
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        except CacheError:
+            pass
+        _live.discard(self)
+        self._client.close()
+
+
+_live: weakref.WeakSet[RedisStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    for store in list(_live):
+        try:
+            store.flush()
+        except Exception:  # noqa: BLE001 - at exit there is no one left to tell
+            pass
