@@ -46,6 +46,8 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
 
 
-def row(name: str, value: float, unit: str, ratio: float | None = None, floor: str = "", target: str = "") -> None:
+def row(
+    name: str, value: float, unit: str, ratio: float | None = None, floor: str = "", target: str = ""
+) -> None:
     ratio_text = f"{ratio:6.2f}x {floor}" if ratio is not None else ""
     print(f"  {name:<52} {value:10.1f} {unit:<5} {ratio_text:<28} {target}")

@@ -21,16 +21,32 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import BIN, PYTHON, pct, per_call_us, row, wall_ms  # noqa: E402
-
 import warnings  # noqa: E402
+
+from _common import BIN, PYTHON, pct, per_call_us, row, wall_ms  # noqa: E402
 
 from prosa import Client  # noqa: E402
 from prosa.cache import Entry, MemoryStore, SQLiteStore, cache_key  # noqa: E402
 from prosa.reply import Chunk, Usage  # noqa: E402
 
 QUESTION = "Name a prime number"
-ANSWER = ["Seven", " is", " a", " prime", " number", ":", " it", " has", " no", " divisors", " but", " 1", " and", " itself", "."]
+ANSWER = [
+    "Seven",
+    " is",
+    " a",
+    " prime",
+    " number",
+    ":",
+    " it",
+    " has",
+    " no",
+    " divisors",
+    " but",
+    " 1",
+    " and",
+    " itself",
+    ".",
+]
 IDENTITY = "openai:http://127.0.0.1:9/v1"  # never contacted: every call below is a hit
 
 
@@ -60,11 +76,17 @@ def fill(path: Path, n: int, key: str, value: bytes) -> None:
     with conn:
         for start in range(0, n, batch):
             rows = [
-                (f"{i:064x}", filler, len(filler), now, now, None) for i in range(start, min(n, start + batch))
+                (f"{i:064x}", filler, len(filler), now, now, None)
+                for i in range(start, min(n, start + batch))
             ]
             conn.executemany(_PUT, rows)
             if n >= 200_000:
-                print(f"\r  filling {min(n, start + batch):,}/{n:,} entries", end="", file=sys.stderr, flush=True)
+                print(
+                    f"\r  filling {min(n, start + batch):,}/{n:,} entries",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
         conn.execute(_PUT, (key, value, len(value), now, now, None))
     if n >= 200_000:
         print(file=sys.stderr)
@@ -77,7 +99,9 @@ def sqlite_case(n: int, value: bytes, tmp: Path, iterations: int) -> None:
     fill(path, n, key, value)
     raw = sqlite3.connect(path)
     raw.execute("PRAGMA journal_mode").fetchone()
-    floor = per_call_us(lambda: raw.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone(), iterations)
+    floor = per_call_us(
+        lambda: raw.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone(), iterations
+    )
     client, key2 = client_for(SQLiteStore(path))
     assert key2 == key
     reply = client.chat(QUESTION, model="gpt-4o-mini", temperature=0)
@@ -113,22 +137,31 @@ def langchain_case(prosa_sqlite_p50: float, tmp: Path, iterations: int) -> None:
         from langchain_community.cache import SQLiteCache as LCSQLiteCache
         from langchain_core.caches import InMemoryCache as LCInMemoryCache
         from langchain_core.globals import set_llm_cache
-        from langchain_core.outputs import ChatGeneration
         from langchain_core.messages import AIMessage
+        from langchain_core.outputs import ChatGeneration
         from langchain_openai import ChatOpenAI
     except ImportError:
         print("LangChain peers: not installed (pip install langchain-openai langchain-community)")
         return
     warnings.filterwarnings("ignore")  # LangChain re-enables its own deprecation warnings on import
-    model = ChatOpenAI(model="gpt-4o-mini", base_url="http://127.0.0.1:9/v1", api_key="sk-bench", temperature=0, max_retries=0)
+    model = ChatOpenAI(
+        model="gpt-4o-mini",
+        base_url="http://127.0.0.1:9/v1",
+        api_key="sk-bench",
+        temperature=0,
+        max_retries=0,
+    )
     print(f"LangChain peers (ChatOpenAI.invoke cache hits), {iterations // 4:,} calls")
-    for name, cache in (("InMemoryCache", LCInMemoryCache()), ("SQLiteCache", LCSQLiteCache(str(tmp / "lc.db")))):
+    for name, cache in (
+        ("InMemoryCache", LCInMemoryCache()),
+        ("SQLiteCache", LCSQLiteCache(str(tmp / "lc.db"))),
+    ):
         set_llm_cache(cache)
         # Prime the cache with the exact entry ChatOpenAI will look up.
         llm_string = model._get_llm_string()
+        from langchain_core.language_models.base import LanguageModelInput  # noqa: F401
         from langchain_core.load import dumpd  # noqa: F401 - the peer's own serialization path
         from langchain_core.messages import HumanMessage
-        from langchain_core.language_models.base import LanguageModelInput  # noqa: F401
 
         prompt = model._convert_input(QUESTION).to_messages()
         import langchain_core.load as lc_load
@@ -137,7 +170,14 @@ def langchain_case(prosa_sqlite_p50: float, tmp: Path, iterations: int) -> None:
         assert model.invoke([HumanMessage(QUESTION)]).content == "".join(ANSWER)
         times = per_call_us(lambda: model.invoke(QUESTION), iterations // 4, warmup=20)
         p50 = pct(times, 50)
-        row(f"LangChain {name}, p50", p50, "us", p50 / prosa_sqlite_p50, "prosa SQLite hit is faster by", "target >= 10x" if name == "SQLiteCache" else "")
+        row(
+            f"LangChain {name}, p50",
+            p50,
+            "us",
+            p50 / prosa_sqlite_p50,
+            "prosa SQLite hit is faster by",
+            "target >= 10x" if name == "SQLiteCache" else "",
+        )
     set_llm_cache(None)
 
 
@@ -148,7 +188,17 @@ def cli_case(tmp: Path, value: bytes) -> None:
     client, key = client_for(SQLiteStore(path))
     client.cache.store.put(key, value)
     client.close()
-    cmd = [str(BIN / "prosa"), "ask", "-m", "gpt-4o-mini", "-t", "0", "--base-url", "http://127.0.0.1:9/v1", QUESTION]
+    cmd = [
+        str(BIN / "prosa"),
+        "ask",
+        "-m",
+        "gpt-4o-mini",
+        "-t",
+        "0",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        QUESTION,
+    ]
     floor = wall_ms([PYTHON, "-c", "import sqlite3"])
     whole = wall_ms(cmd, env=env)
     print("Whole process, median of 15 runs")
@@ -157,13 +207,19 @@ def cli_case(tmp: Path, value: bytes) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--large", type=int, default=1_000_000, help="entries in the large SQLite case (0 skips)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--large", type=int, default=1_000_000, help="entries in the large SQLite case (0 skips)"
+    )
     parser.add_argument("--iterations", type=int, default=20_000)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # the peers' deprecation warnings, once per call
     value = entry_bytes()
-    print(f"prosa cache bench: {os.cpu_count()} cores, Python {sys.version.split()[0]}, entry {len(value)} bytes\n")
+    print(
+        f"prosa cache bench: {os.cpu_count()} cores, Python {sys.version.split()[0]}, entry {len(value)} bytes\n"
+    )
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         p50 = sqlite_case(10_000, value, tmp, args.iterations)

@@ -40,7 +40,9 @@ def measure(stream_factory) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=128)
     args = parser.parse_args()
@@ -73,9 +75,23 @@ def main() -> None:
     p_tps = statistics.median(r[1] for r in results["prosa"])
     print(f"local model: {provider.name}, {args.runs} runs each, {n} max tokens, medians")
     row("raw llama-cpp-python: tokens/s", raw_tps, "tok/s")
-    row("prosa Client (local provider): tokens/s", p_tps, "tok/s", p_tps / raw_tps, "of raw", "target >= 0.95x")
+    row(
+        "prosa Client (local provider): tokens/s",
+        p_tps,
+        "tok/s",
+        p_tps / raw_tps,
+        "of raw",
+        "target >= 0.95x",
+    )
     row("raw llama-cpp-python: time to first token", raw_ttft, "ms")
-    row("prosa Client: time to first token", p_ttft, "ms", None, "", f"{p_ttft - raw_ttft:+.1f} ms vs raw (target <= 5)")
+    row(
+        "prosa Client: time to first token",
+        p_ttft,
+        "ms",
+        None,
+        "",
+        f"{p_ttft - raw_ttft:+.1f} ms vs raw (target <= 5)",
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 import redis  # noqa: E402
-
 from _common import pct, per_call_us, row  # noqa: E402
 from cache import QUESTION, client_for, entry_bytes  # noqa: E402
 
@@ -55,7 +54,9 @@ def start_redis() -> tuple[subprocess.Popen, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--iterations", type=int, default=10_000)
     args = parser.parse_args()
     n = args.iterations
@@ -80,7 +81,13 @@ def main() -> None:
         row("raw redis-py GET of the same value (the floor), p50", f50, "us")
         row("Client.chat hit, RedisStore, p50", pct(hit, 50), "us", pct(hit, 50) / f50, "of the floor")
         row("Client.chat hit, RedisStore, p99", pct(hit, 99), "us")
-        row("Client.chat hit, SQLiteStore, p50", pct(shit, 50), "us", pct(shit, 50) / f50, "of the Redis floor")
+        row(
+            "Client.chat hit, SQLiteStore, p50",
+            pct(shit, 50),
+            "us",
+            pct(shit, 50) / f50,
+            "of the Redis floor",
+        )
         client.close()
         gateway_replicas(url)
     finally:

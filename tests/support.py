@@ -97,7 +97,9 @@ class RedisServer:
 
         exe = shutil.which("redis-server")
         if exe is None:
-            raise RuntimeError("redis-server is not installed (apt-get install redis-server); the Redis tests need it")
+            raise RuntimeError(
+                "redis-server is not installed (apt-get install redis-server); the Redis tests need it"
+            )
         self.proc = subprocess.Popen(
             [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,

@@ -92,7 +92,9 @@ def test_single_flight_across_processes(redis_url, scripted_upstream):
         "print(json.dumps([r.text, r.cached]))"
     )
     before = scripted_upstream.count()
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)
+    ]
     outs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     assert scripted_upstream.count() - before == 1
     assert len({text for text, _ in outs}) == 1

@@ -1,0 +1,81 @@
+"""`prosa chat` on a real terminal (a pty): Ctrl-C stops the answer and keeps the session; Ctrl-D leaves."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+
+def spawn_on_pty(*args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """Run prosa with a pty as its controlling terminal, so Ctrl-C typed there is a real SIGINT."""
+    master, slave = pty.openpty()
+    exe = Path(sys.executable).parent / "prosa"
+    proc = subprocess.Popen(
+        [str(exe), *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        env={**os.environ, "OPENAI_API_KEY": "k"},
+    )
+    os.close(slave)
+    return proc, master
+
+
+def read_until(fd: int, needle: bytes, timeout: float = 30) -> bytes:
+    out = b""
+    deadline = time.monotonic() + timeout
+    while needle not in out:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"did not see {needle!r} in {out[-500:]!r}")
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+    return out
+
+
+def test_ctrl_c_stops_the_answer_and_keeps_the_conversation(scripted_upstream):
+    proc, fd = spawn_on_pty("chat", "-m", "echo", "--base-url", scripted_upstream.base_url, "--no-cache")
+    try:
+        read_until(fd, b"> ")
+        os.write(fd, b"first question\r")
+        read_until(fd, b"last=first question")
+        read_until(fd, b"> ")
+        os.write(fd, b"/system be brief\r")
+        read_until(fd, b"system prompt set")
+        os.write(fd, b"second question\r")
+        seen = read_until(fd, b"last=second question")
+        assert b"messages=4 roles=system,user,assistant,user" in seen  # history kept, system prompt first
+        read_until(fd, b"> ")
+        os.write(fd, b"\x04")  # Ctrl-D leaves
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+        os.close(fd)
+
+
+def test_ctrl_c_mid_answer_keeps_the_session(scripted_upstream):
+    proc, fd = spawn_on_pty("chat", "-m", "drip", "--base-url", scripted_upstream.base_url, "--no-cache")
+    try:
+        read_until(fd, b"> ")
+        os.write(fd, b"go slowly\r")
+        read_until(fd, b" w2")
+        os.write(fd, b"\x03")  # Ctrl-C while the answer is being written
+        out = read_until(fd, b"> ")
+        assert b"(stopped)" in out and b"w19" not in out
+        os.write(fd, b"/exit\r")
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+        os.close(fd)
