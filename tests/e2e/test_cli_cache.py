@@ -134,3 +134,24 @@ def test_cache_commands_on_a_corrupt_file_fail_with_one_line(tmp_path):
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error:") and str(db) in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_langchain_entries_in_the_shared_file_list_export_and_import(prosa_home, tmp_path):
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration
+
+    from prosa.langchain import SQLiteCache
+
+    db = prosa_home / "cache" / "cache.db"
+    lc = SQLiteCache(database_path=db)
+    lc.update("What is two plus two?", "llm-string", [ChatGeneration(message=AIMessage("Four."))])
+    lc.close()
+    listed = run_prosa("cache", "list").stdout
+    assert "What is two plus two?" in listed
+    exported = tmp_path / "lc.jsonl"
+    assert run_prosa("cache", "export", "-o", str(exported)).returncode == 0
+    run_prosa("cache", "clear")
+    imported = run_prosa("cache", "import", str(exported))
+    assert imported.returncode == 0, imported.stderr
+    again = SQLiteCache(database_path=db)
+    assert again.lookup("What is two plus two?", "llm-string")[0].text == "Four."

@@ -82,11 +82,53 @@ def stats(cache: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+class _Described:
+    """What the listing shows of an entry, whether prosa's own or one written by prosa.langchain."""
+
+    def __init__(
+        self, model: str, provider: str, question: str, texts: list[str], usage: Any, finish: str
+    ) -> None:
+        self.model, self.provider, self.question, self.texts = model, provider, question, texts
+        self.usage, self.finish_reason = usage, finish
+
+    @property
+    def text(self) -> str:
+        return "".join(self.texts)
+
+
+def _describe(cache: Any, key: str) -> _Described | None:
+    """Read an entry for display only: plain JSON, never an object named by the data."""
+    from ..reply import Usage
+
+    entry = cache.lookup_entry(key)
+    if entry is not None:
+        return _Described(
+            entry.model, entry.provider, entry.question, entry.texts, entry.usage, entry.finish_reason
+        )
+    raw = cache.store.get(key)
+    try:
+        data = json.loads(raw) if raw else None
+        if not isinstance(data, dict) or data.get("v") != "lc1":
+            return None
+        texts = [str(g.get("text", "")) for g in data.get("g", []) if isinstance(g, dict)]
+        u = data.get("u") or (0, 0)
+        return _Described(
+            str(data.get("model", "")),
+            "langchain",
+            str(data.get("q", "")),
+            texts,
+            Usage(int(u[0]), int(u[1])),
+            "",
+        )
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return None
+
+
 def _entries(cache: Any, limit: int | None) -> list[tuple[Any, Any]]:
     """(info, entry) pairs, newest first; entries that cannot be read are skipped."""
     out = []
     for info in cache.store.scan(limit):
-        entry = cache.lookup_entry(info.key)
+        entry = _describe(cache, info.key)
         if entry is not None:
             out.append((info, entry))
     return out
@@ -140,7 +182,7 @@ def show(cache: Any, args: argparse.Namespace) -> int:
         print(f"error: {len(matches)} entries start with {prefix}; give more of the key", file=sys.stderr)
         return 2
     info = matches[0]
-    entry = cache.lookup_entry(info.key)
+    entry = _describe(cache, info.key)
     if entry is None:
         print(f"error: entry {info.key[:12]} could not be read", file=sys.stderr)
         return 1
@@ -203,8 +245,9 @@ def import_(cache: Any, args: argparse.Namespace) -> int:
         try:
             record = json.loads(line)
             key = record["key"]
-            raw = json.dumps(record["entry"]).encode()
-            Entry.decode(raw)  # only well-formed entries go in
+            raw = json.dumps(record["entry"], ensure_ascii=False, separators=(",", ":")).encode()
+            if record["entry"].get("v") != "lc1":  # LangChain entries are plain JSON, checked when read
+                Entry.decode(raw)  # only well-formed prosa entries go in
             if not re.fullmatch(r"[0-9a-f]{64}", key):
                 raise ValueError("bad key")
         except (ValueError, KeyError, TypeError, IndexError):

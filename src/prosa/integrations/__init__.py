@@ -1,0 +1,1 @@
+"""Adapters that let other frameworks use prosa's providers and cache (``prosa.langchain``)."""

@@ -1,0 +1,29 @@
+"""prosa for LangChain: ``from prosa.langchain import InMemoryCache, SQLiteCache, RedisCache, ChatProsa``.
+
+- ``set_llm_cache(SQLiteCache(database_path="cache.db"))``: LangChain's cache on prosa's stores.
+- ``ChatProsa(model="local", cache_store="sqlite")``: a chat model whose streams are cached too.
+
+Needs ``langchain-core`` (``pip install 'prosa[langchain]'``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .integrations.langchain import ChatProsa, InMemoryCache, RedisCache, SQLiteCache, StoreCache
+
+__all__ = ["ChatProsa", "InMemoryCache", "RedisCache", "SQLiteCache", "StoreCache"]
+
+
+def __getattr__(name: str) -> Any:
+    # Resolved on first use, so importing the caches does not import the chat model's machinery.
+    if name not in __all__:
+        raise AttributeError(f"module 'prosa.langchain' has no attribute {name!r}")
+    from .integrations import langchain
+
+    return getattr(langchain, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
