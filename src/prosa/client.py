@@ -29,7 +29,9 @@ _noticed = False
 class Call(Record):
     """One request on its way: the validated request, who answers it, and what the cache may do."""
 
-    __slots__ = ("request", "provider", "model_name", "key", "save", "start")
+    # semantic: the question's probe when the semantic cache looked (reused to index the answer);
+    # similarity: set on a semantic hit, whose key is then the key of the entry served.
+    __slots__ = ("request", "provider", "model_name", "key", "save", "start", "semantic", "similarity")
 
     def __init__(
         self,
@@ -46,6 +48,8 @@ class Call(Record):
         self.key = key
         self.save = save
         self.start = start
+        self.semantic: Any = None
+        self.similarity: float | None = None
 
 
 class _Base:
@@ -61,6 +65,7 @@ class _Base:
         max_retries: int | None = None,
         cache_nondeterministic: bool | None = None,
         settings: Settings | None = None,
+        semantic: Any = _UNSET,
     ) -> None:
         if provider not in (None, "local", "openai"):
             raise InvalidRequest(f"provider must be 'local' or 'openai' (got {provider!r})", "provider")
@@ -76,6 +81,7 @@ class _Base:
         self.cache: ResponseCache | None = open_cache(
             self.settings.cache if cache is _UNSET else cache, self.settings
         )
+        self.semantic = _open_semantic(self.cache, self.settings, semantic)
         self._providers: dict[str, Provider] = {}
 
     # -- the shared pipeline -------------------------------------------------------------------------
@@ -124,12 +130,22 @@ class _Base:
         params: dict[str, Any],
         refresh: bool,
         use_cache: bool,
+        *,
+        persona: Any = None,
+        data: Any = None,
     ) -> Call:
         start = time.perf_counter()
-        name = model or self.default_model()
-        if name.lower() in LOCAL_MODEL_NAMES:
-            name = "local"  # one name for the local model, so its aliases share cache entries
-        request = ChatRequest.build(prompt, model=name, **params)
+        if persona is not None or data is not None:
+            # Imported only when asked for, so a plain request's hot path never loads grounding.
+            from .grounding.context import ground
+
+            # The data lands in the request's system message, so the cache key covers what is sent.
+            request = ground(self, prompt, model, params, persona, data)[0]
+        else:
+            name = model or self.default_model()
+            if name.lower() in LOCAL_MODEL_NAMES:
+                name = "local"  # one name for the local model, so its aliases share cache entries
+            request = ChatRequest.build(prompt, model=name, **params)
         provider = self.provider_for(request.model)
         cache = self.cache
         key = None
@@ -149,6 +165,8 @@ class _Base:
         entry = self.cache.lookup(call.key)
         if entry is not None:
             self.cache.count_hit(entry)
+        elif self.semantic is not None and (entry := self.semantic.lookup(call)) is not None:
+            self.cache.count_hit(entry)  # a semantic hit: exact match was tried first and missed
         else:
             self.cache.count("misses")
         return entry
@@ -156,6 +174,7 @@ class _Base:
     def flight(self, call: Call, refresh: bool) -> tuple[Flight, bool]:
         """The flight answering this call: an identical one already in progress, or a new one."""
         cache = self.cache
+        semantic = self.semantic
 
         def make(registry_key: tuple[str, str] | None) -> Flight:
             on_complete = coordinate = None
@@ -165,6 +184,8 @@ class _Base:
 
                 def on_complete(chunks: list[Chunk]) -> None:
                     cache.save(key, chunks, call.model_name, call.provider.kind, call.request)
+                    if semantic is not None:
+                        semantic.remember(call, key)
 
                 if not refresh and getattr(cache.store, "supports_locks", False):
 
@@ -187,13 +208,20 @@ class _Base:
             provider=call.provider.kind,
             finish_reason=entry.finish_reason,
             usage=Usage(entry.usage.prompt_tokens, entry.usage.completion_tokens),
-            cached=True,
+            cached=True if call.similarity is None else "semantic",
             latency_ms=(time.perf_counter() - call.start) * 1000,
             chunks=len(entry.texts),
             key=call.key,
+            similarity=call.similarity,
         )
 
     def collector(self, call: Call, cached: bool) -> _Collector:
+        if cached and call.similarity is not None:
+            from .cache.semantic.cache import SemanticCollector
+
+            return SemanticCollector(
+                call.model_name, call.provider.kind, call.key, call.start, call.similarity
+            )
         return _Collector(call.model_name, call.provider.kind, cached, call.key, call.start)
 
     def list_models(self) -> list[str]:
@@ -206,6 +234,28 @@ class _Base:
     def close(self) -> None:
         if self.cache is not None:
             self.cache.close()
+
+
+def _open_semantic(cache: ResponseCache | None, settings: Settings, option: Any) -> Any:
+    """The semantic layer when asked for; imported only then, so numpy stays out of plain runs."""
+    from_settings = option is _UNSET
+    if from_settings:
+        option = settings.cache_semantic
+    if option is None or option is False:
+        return None
+    if cache is None:
+        if from_settings:
+            return None  # [cache] semantic = true applies to the doors that have a cache
+        raise InvalidRequest(
+            "semantic needs a cache: pass cache='memory', 'sqlite' or a path too", "semantic"
+        )
+    from .cache.semantic.cache import SemanticCache
+    from .cache.semantic.policy import SemanticPolicy
+
+    policy = SemanticPolicy.from_option(
+        option, settings.cache_semantic_threshold, settings.cache_semantic_embedder
+    )
+    return None if policy is None else SemanticCache(cache, policy, settings)
 
 
 def _params(
@@ -293,18 +343,23 @@ class Client(_Base):
         refresh: bool = False,
         use_cache: bool = True,
         pace: bool = False,
+        persona: Any = None,
+        data: Any = None,
     ) -> Reply | ChatStream:
         """Ask a question (a string) or continue a conversation (a list of role/content messages).
 
         ``stream=True`` returns a :class:`ChatStream` of chunks as they are written. ``refresh=True``
         asks the model again and overwrites the cached answer; ``use_cache=False`` bypasses the cache;
-        ``pace=True`` replays a cached stream at its original speed.
+        ``pace=True`` replays a cached stream at its original speed. ``persona`` (a name or a
+        :class:`prosa.grounding.Persona`) supplies a system prompt and defaults that explicit arguments
+        override; ``data`` (paths, :mod:`prosa.grounding` sources, knowledge bases) is put in the system
+        message within the model's context window, labelled for citation.
         """
         params = _params(
             system, temperature, max_tokens, top_p, stop, seed, presence_penalty, frequency_penalty,
             response_format, tools,
         )  # fmt: skip
-        call = self.prepare(prompt, model, params, refresh, use_cache)
+        call = self.prepare(prompt, model, params, refresh, use_cache, persona=persona, data=data)
         entry = self.hit(call, refresh)
         if entry is not None and not stream:
             return self.cached_reply(call, entry)
@@ -342,13 +397,15 @@ class AsyncClient(_Base):
         refresh: bool = False,
         use_cache: bool = True,
         pace: bool = False,
+        persona: Any = None,
+        data: Any = None,
     ) -> Reply | AsyncChatStream:
         """Same arguments as :meth:`Client.chat`; returns a Reply or an :class:`AsyncChatStream`."""
         params = _params(
             system, temperature, max_tokens, top_p, stop, seed, presence_penalty, frequency_penalty,
             response_format, tools,
         )  # fmt: skip
-        call = self.prepare(prompt, model, params, refresh, use_cache)
+        call = self.prepare(prompt, model, params, refresh, use_cache, persona=persona, data=data)
         entry = self.hit(call, refresh)
         if entry is not None and not stream:
             return self.cached_reply(call, entry)

@@ -78,6 +78,9 @@ class Settings(Record):
         "cache_nondeterministic",
         "cache_ttl",
         "cache_max_size_mb",
+        "cache_semantic",
+        "cache_semantic_threshold",
+        "cache_semantic_embedder",
         "prices",
     )
 
@@ -93,6 +96,9 @@ class Settings(Record):
         self.cache_nondeterministic: bool = True
         self.cache_ttl: float | None = None
         self.cache_max_size_mb: float | None = None
+        self.cache_semantic: bool = False  # serve answers to questions that mean the same (opt-in)
+        self.cache_semantic_threshold: float | None = None  # None: the embedder's calibrated default
+        self.cache_semantic_embedder: str | None = None  # None: the bundled MiniLM; or "openai[:MODEL]"
         self.prices: dict[str, tuple[float, float]] = dict(DEFAULT_PRICES)
 
     def __repr__(self) -> str:
@@ -123,6 +129,9 @@ _FILE_KEYS = {
     ("cache", "nondeterministic"): "cache_nondeterministic",
     ("cache", "ttl"): "cache_ttl",
     ("cache", "max_size_mb"): "cache_max_size_mb",
+    ("cache", "semantic"): "cache_semantic",
+    ("cache", "semantic_threshold"): "cache_semantic_threshold",
+    ("cache", "semantic_embedder"): "cache_semantic_embedder",
 }
 
 _ENV_KEYS = {
@@ -146,6 +155,9 @@ _TYPES = {
     "cache_nondeterministic": "bool",
     "cache_ttl": "float",
     "cache_max_size_mb": "float",
+    "cache_semantic": "bool",
+    "cache_semantic_threshold": "float",
+    "cache_semantic_embedder": "str",
 }
 
 

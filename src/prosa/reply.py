@@ -49,12 +49,17 @@ class Chunk(Record):
 class Reply(Record):
     """A whole answer.
 
-    ``cached`` is False for a fresh answer and True when it was replayed from the cache.
+    ``cached`` is False for a fresh answer, True when it was replayed from the cache, and
+    ``"semantic"`` when it was the cached answer to another question that means the same (a
+    semantic hit; ``similarity`` is then the cosine similarity of the two questions, and ``key``
+    the key of the entry served). ``similarity`` is None otherwise.
     ``latency_ms`` is the time this call took (a cache hit takes microseconds). ``chunks`` is how
     many chunks the answer was streamed in; ``key`` is its cache key (None without a cache).
     """
 
-    __slots__ = ("text", "model", "provider", "finish_reason", "usage", "cached", "latency_ms", "chunks", "key")
+    __slots__ = (
+        "text", "model", "provider", "finish_reason", "usage", "cached", "latency_ms", "chunks", "key", "similarity",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -63,10 +68,11 @@ class Reply(Record):
         provider: str,
         finish_reason: str | None,
         usage: Usage | None = None,
-        cached: bool = False,
+        cached: bool | str = False,
         latency_ms: float = 0.0,
         chunks: int = 0,
         key: str | None = None,
+        similarity: float | None = None,
     ) -> None:
         self.text = text
         self.model = model
@@ -77,9 +83,10 @@ class Reply(Record):
         self.latency_ms = latency_ms
         self.chunks = chunks
         self.key = key
+        self.similarity = similarity
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "text": self.text,
             "model": self.model,
             "provider": self.provider,
@@ -88,3 +95,6 @@ class Reply(Record):
             "usage": self.usage.to_dict(),
             "latency_ms": round(self.latency_ms, 3),
         }
+        if self.similarity is not None:
+            out["similarity"] = self.similarity  # only on semantic hits, so other output keeps its shape
+        return out

@@ -21,7 +21,9 @@ def make_client(args: argparse.Namespace) -> Any:
     cache = getattr(args, "cache", None) or settings.cache or "sqlite"
     if getattr(args, "no_cache", False):
         cache = None
-    return Client(model=getattr(args, "model", None), cache=cache, settings=settings)
+    # --semantic turns semantic hits on; without it, [cache] semantic in the config file decides.
+    semantic: Any = {"semantic": True} if getattr(args, "semantic", False) else {}
+    return Client(model=getattr(args, "model", None), cache=cache, settings=settings, **semantic)
 
 
 def params(args: argparse.Namespace) -> dict[str, Any]:
@@ -35,6 +37,40 @@ def params(args: argparse.Namespace) -> dict[str, Any]:
         "frequency_penalty": args.frequency_penalty,
         "refresh": args.refresh,
     }
+
+
+def grounding(args: argparse.Namespace) -> dict[str, Any]:
+    """The persona and data flags as Client.chat arguments (grounding is imported only when used).
+
+    The model goes per call, so that -m overrides a persona's model.
+    """
+    out: dict[str, Any] = {"model": getattr(args, "model", None)}
+    persona = getattr(args, "persona", None)
+    paths, kbs = getattr(args, "data", None) or [], getattr(args, "kb", None) or []
+    tables, sql = getattr(args, "table", None) or [], getattr(args, "sql", None) or []
+    if persona is not None:
+        out["persona"] = persona
+    if (tables or sql) and not paths:
+        raise InvalidRequest("--table and --sql need a SQLite file given with --data")
+    if paths or kbs:
+        from ..grounding.kb import KnowledgeBase
+        from ..grounding.sources import as_sources
+
+        out["data"] = (as_sources(paths, tables, sql) if paths else []) + [KnowledgeBase(n) for n in kbs]
+    return out
+
+
+def dry_run(client: Any, prompt: Any, kw: dict[str, Any], system: str | None) -> None:
+    """Print the exact request that would be sent (model, messages, parameters) as JSON; call no model."""
+    from ..grounding.context import ground
+
+    call_params = {k: v for k, v in kw.items() if k not in ("refresh", "model", "persona", "data")}
+    request, report = ground(
+        client, prompt, kw.get("model"), {**call_params, "system": system}, kw.get("persona"), kw.get("data")
+    )
+    body = {"model": request.model, "messages": request.message_dicts(), **request.params()}
+    print(json.dumps(body, ensure_ascii=False, indent=2))
+    print(f"(dry run: {report.summary()}; no model was called)", file=sys.stderr)
 
 
 def read_prompt(words: list[str]) -> str:
@@ -56,8 +92,11 @@ def read_prompt(words: list[str]) -> str:
 def ask(args: argparse.Namespace) -> int:
     prompt = read_prompt(args.prompt)
     client = make_client(args)
-    kw = params(args)
+    kw = {**params(args), **grounding(args)}
     try:
+        if args.dry_run:
+            dry_run(client, prompt, kw, args.system)
+            return 0
         if args.json:
             reply = client.chat(prompt, system=args.system, **kw)
             print(json.dumps(reply.to_dict(), ensure_ascii=False))
@@ -95,7 +134,7 @@ def chat(args: argparse.Namespace) -> int:
     client = make_client(args)
     system = args.system
     history: list[dict[str, str]] = []
-    kw = params(args)
+    kw = {**params(args), **grounding(args)}
     try:
         while True:
             try:
@@ -140,6 +179,9 @@ def _turn(
     from ..errors import ProsaError
 
     try:
+        if getattr(args, "dry_run", False):
+            dry_run(client, messages, kw, None)
+            return None
         if not args.stream:
             reply = client.chat(messages, **kw)
             _write(reply.text + "\n")

@@ -35,6 +35,30 @@ CACHE_EXAMPLES = """examples:
 """
 
 
+GROUNDING_EXAMPLES = """
+data and personas:
+  prosa ask -p analyst --data products.csv "Which product is cheapest?"
+  prosa ask --data shop.db --table orders "How many orders in May?"
+  prosa ask --data shop.db --sql "SELECT * FROM orders WHERE total > 100" "Who spends most?"
+  prosa ask --kb docs "How do I reset my password?"
+  prosa ask --dry-run --data manual.pdf "..."     (print the messages that would be sent; no model call)
+"""
+
+PERSONAS_EXAMPLES = """examples:
+  prosa personas list
+  prosa personas add sql-helper --system "You write SQLite queries." -t 0 --max-tokens 300
+  prosa personas show analyst           prosa personas remove sql-helper
+  prosa ask -p sql-helper "Top 5 customers by revenue"
+"""
+
+KB_EXAMPLES = """examples:
+  prosa kb add docs ./handbook manual.pdf faq.md      (again later: changed files replace, unchanged skip)
+  prosa kb add shop products.csv shop.db
+  prosa kb list                 prosa kb search docs "vacation policy"
+  prosa ask --kb docs "How many vacation days do I get?"
+  prosa kb remove docs
+"""
+
 SERVE_EXAMPLES = """examples:
   prosa serve                                   (http://127.0.0.1:8000: the web page and /v1/...)
   prosa serve --upstream https://api.openai.com/v1 --api-key team-secret
@@ -87,6 +111,11 @@ def _cache_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--refresh", action="store_true", help="ask the model again and overwrite the cached answer"
     )
+    g.add_argument(
+        "--semantic",
+        action="store_true",
+        help="also answer from the cached answer to a question that means the same (offline embedding model)",
+    )
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -114,6 +143,23 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         help="print the answer as it is written (default), or wait and print it whole",
     )
     _cache_options(p)
+
+
+def _grounding_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("persona and data")
+    g.add_argument("-p", "--persona", help="a named system prompt and defaults (prosa personas list)")
+    g.add_argument(
+        "--data",
+        action="append",
+        metavar="PATH",
+        help="answer from this file: csv, tsv, json, jsonl, md, txt, pdf or SQLite (repeatable)",
+    )
+    g.add_argument("--table", action="append", help="with a SQLite --data: the table to read (repeatable)")
+    g.add_argument("--sql", action="append", help="with a SQLite --data: a read-only query (repeatable)")
+    g.add_argument("--kb", action="append", metavar="NAME", help="answer from a knowledge base (repeatable)")
+    g.add_argument(
+        "--dry-run", action="store_true", help="print the messages that would be sent (JSON); call no model"
+    )
 
 
 def build_parser(version: str, only: str | None = None) -> argparse.ArgumentParser:
@@ -144,11 +190,14 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
         p.set_defaults(run=_lazy(module, func))
         return p if only in (None, name) else _Sink()
 
-    ask = command("ask", "Ask one question and print the answer.", "ask", "ask", ASK_EXAMPLES)
+    ask = command(
+        "ask", "Ask one question and print the answer.", "ask", "ask", ASK_EXAMPLES + GROUNDING_EXAMPLES
+    )
     ask.add_argument(
         "prompt", nargs="*", help="the question; '-' or none reads stdin (stdin is appended if both)"
     )
     _model_options(ask)
+    _grounding_options(ask)
     ask.add_argument(
         "--json", action="store_true", help="print one JSON object: text, model, usage, cached, ..."
     )
@@ -158,6 +207,7 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
         "chat", "Talk with a model; the conversation is kept between turns.", "ask", "chat", CHAT_EXAMPLES
     )
     _model_options(chat)
+    _grounding_options(chat)
 
     models = command("models", "List the models you can use.", "admin", "models")
     models.add_argument("--json", action="store_true", help="print a JSON list")
@@ -207,6 +257,43 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     export.add_argument("-o", "--output", help="file to write instead of stdout")
     imp = cs.add_parser("import", help="read entries written by export ('-' for stdin)")
     imp.add_argument("file")
+
+    personas = command(
+        "personas", "Named system prompts with default settings.", "personas", "personas", PERSONAS_EXAMPLES
+    )
+    ps = personas.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    padd = ps.add_parser("add", help="add or replace a persona")
+    padd.add_argument("name")
+    padd.add_argument("-s", "--system", help="the system prompt ('-' or none: read stdin)")
+    padd.add_argument("-d", "--description", default="", help="one line shown by list")
+    padd.add_argument("-m", "--model", help="default model")
+    padd.add_argument("-t", "--temperature", type=_number, help="default temperature, 0 to 2")
+    padd.add_argument("--max-tokens", type=_int, help="default longest answer, in tokens")
+    plist = ps.add_parser("list", help="every persona, built-in and yours")
+    plist.add_argument("--json", action="store_true")
+    pshow = ps.add_parser("show", help="one persona")
+    pshow.add_argument("name")
+    pshow.add_argument("--json", action="store_true")
+    ps.add_parser("remove", help="delete one of your personas").add_argument("name")
+
+    kb = command("kb", "Knowledge bases: files indexed once, searched per question.", "kb", "kb", KB_EXAMPLES)
+    ks = kb.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    kadd = ks.add_parser("add", help="ingest files and directories (changed files replace, unchanged skip)")
+    kadd.add_argument("name")
+    kadd.add_argument("paths", nargs="+", metavar="PATH")
+    kadd.add_argument("--table", action="append", help="for SQLite files: the tables to ingest (default all)")
+    kadd.add_argument("--sql", action="append", help="for SQLite files: a read-only query to ingest")
+    klist = ks.add_parser("list", help="knowledge bases: files, pieces, size")
+    klist.add_argument("--json", action="store_true")
+    kfiles = ks.add_parser("files", help="the files in a knowledge base")
+    kfiles.add_argument("name")
+    kfiles.add_argument("--json", action="store_true")
+    ks.add_parser("remove", help="delete a knowledge base").add_argument("name")
+    ksearch = ks.add_parser("search", help="the pieces that best match a query, with labels")
+    ksearch.add_argument("name")
+    ksearch.add_argument("query", nargs="+")
+    ksearch.add_argument("--limit", type=_int, default=10)
+    ksearch.add_argument("--json", action="store_true")
     serve = command(
         "serve",
         "Run the OpenAI-compatible caching gateway (and its web chat page).",
@@ -229,7 +316,8 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     serve.add_argument(
         "--forward-key",
         action="store_true",
-        help="send the caller's bearer key upstream instead of the gateway's",
+        help="send each caller's bearer key upstream instead of the gateway's own "
+        "(gateway access keys then go in an X-Prosa-Key header)",
     )
     serve.add_argument("--workers", type=_int, default=1, help="worker processes (default 1)")
     serve.add_argument(

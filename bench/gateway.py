@@ -1,0 +1,305 @@
+"""Benchmark of `prosa serve`: cached-hit throughput against a bare-Starlette floor, and miss overhead.
+
+    python bench/gateway.py [--seconds 10] [--connections 32] [--workers 2]
+
+One run starts, on free loopback ports: the scripted upstream (tests/servers/scripted_upstream.py),
+a bare Starlette app returning a fixed JSON body (the floor: what the same server stack can do at
+best), and `prosa serve` with a SQLite cache in a temporary directory. It prints:
+
+- wrk figures (req/s, p50, p99) for the floor, for cached non-stream hits and cached stream hits,
+  and the ratio of each to the floor;
+- the time to first token of a miss, directly from the upstream and through the gateway, and the
+  difference (what the gateway adds), over sequential requests.
+
+Needs wrk (`apt-get install -y wrk`). Every load is bounded in time and aimed at 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import free_port, start_module, wait_http  # noqa: E402
+
+QUESTION = {"model": "ok", "messages": [{"role": "user", "content": "Benchmark question"}]}
+FLOOR_BODY = json.dumps(
+    {
+        "id": "chatcmpl-0",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "ok",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "one two three four five"},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],  # fmt: skip
+        "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
+    }
+).encode()
+
+
+def floor_app():  # type: ignore[no-untyped-def]
+    """The floor: bare Starlette on the same server, answering every POST with a fixed JSON body."""
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def fixed(request):  # type: ignore[no-untyped-def]
+        return Response(FLOOR_BODY, media_type="application/json")
+
+    return Starlette(routes=[Route("/v1/chat/completions", fixed, methods=["POST"])])
+
+
+def start(cmd: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    wait_http(url, proc, timeout=60)
+    return proc
+
+
+def wrk(url: str, body: dict, seconds: int, connections: int, vary: bool = False) -> dict[str, float]:
+    """One wrk run with a POST body; returns req/s, p50 and p99 in ms, and non-2xx count.
+
+    ``vary`` makes every body byte-distinct (a counter in the ignored "user" field): the same cached
+    answer, but no two requests alike, so the gateway parses and validates each one in full.
+    """
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+        f.write(f"wrk.body = {json.dumps(json.dumps(body))}\n")
+        if vary:
+            head = json.dumps(json.dumps(body)[:-1] + ', "user": "u')
+            f.write("counter = 0\nrequest = function()\n  counter = counter + 1\n"
+                    f"  return wrk.format(nil, nil, nil, {head} .. counter .. '\"}}')\nend\n")  # fmt: skip
+        script = f.name
+    try:
+        done = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
+            capture_output=True, text=True, timeout=seconds + 30, check=True,
+        )  # fmt: skip
+    finally:
+        os.unlink(script)
+    out = done.stdout
+    if "Requests/sec" not in out or "99%" not in out:
+        raise RuntimeError(f"wrk gave no figures:\n{out}{done.stderr}")
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50": _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+        "p99": _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+        "errors": float(non2xx.group(1)) if non2xx else 0.0,
+    }
+
+
+def _ms(text: str) -> float:
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if found is None:
+        raise RuntimeError(f"cannot read wrk's latency {text!r}")
+    value, unit = found.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def ttft(port: int, body: dict, headers: dict[str, str], n: int) -> list[float]:
+    """Times (ms) to the first non-empty content delta of n sequential streamed requests, one connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    times = []
+    for i in range(n):
+        payload = json.dumps(
+            {**body, "stream": True, "messages": [{"role": "user", "content": f"q{i} {time.time()}"}]}
+        )
+        start = time.perf_counter()
+        conn.request("POST", "/v1/chat/completions", payload, {"Content-Type": "application/json", **headers})
+        resp = conn.getresponse()
+        first = None
+        while True:
+            line = resp.readline()
+            if not line:
+                break
+            if first is None and line.startswith(b"data: {") and _content(line[6:]):
+                first = (time.perf_counter() - start) * 1000
+        assert resp.status == 200 and first is not None, resp.status
+        times.append(first)
+    conn.close()
+    return times
+
+
+class LibraryTTFT:
+    """Times (ms) to the first chunk through prosa's own AsyncClient: the provider the gateway uses."""
+
+    def __init__(self, base_url: str) -> None:
+        import asyncio
+
+        from prosa import AsyncClient
+
+        self.loop = asyncio.new_event_loop()
+        self.client = AsyncClient(base_url=base_url, api_key="x", cache=None)
+        self(5)  # the first calls import the SDK and connect
+
+    def __call__(self, n: int) -> list[float]:
+        return self.loop.run_until_complete(self._run(n))
+
+    def close(self) -> None:
+        import gc
+
+        del self.client
+        gc.collect()  # finalize the client's generators while the loop still runs
+        self.loop.run_until_complete(_drain())
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+    async def _run(self, n: int) -> list[float]:
+        times = []
+        for i in range(n):
+            start = time.perf_counter()
+            stream = await self.client.chat(f"q{i} {time.time()}", model="ok", stream=True)
+            first = None
+            async with stream:
+                async for _ in stream:
+                    if first is None:
+                        first = (time.perf_counter() - start) * 1000
+            times.append(first)
+        return times
+
+
+async def _drain() -> None:
+    """Let every other task of this loop finish (stream finalizers scheduled by the collection)."""
+    import asyncio
+
+    await asyncio.sleep(0)
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    await asyncio.gather(*others, return_exceptions=True)
+
+
+def _content(event: bytes) -> str:
+    choices = json.loads(event).get("choices") or [{}]
+    return (choices[0].get("delta") or {}).get("content") or ""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="worker processes, for the floor and the gateway"
+    )
+    parser.add_argument("--ttft-requests", type=int, default=200)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("bench/gateway.py needs wrk, which is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+
+    home = tempfile.mkdtemp(prefix="prosa-bench-")
+    env = {**os.environ, "PROSA_CACHE_DIR": f"{home}/cache", "PROSA_CONFIG_DIR": f"{home}/config",
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PROSA_CACHE", "PROSA_MODEL"):
+        env.pop(name, None)
+    os.environ.update(
+        {"PROSA_CACHE_DIR": env["PROSA_CACHE_DIR"], "PROSA_CONFIG_DIR": env["PROSA_CONFIG_DIR"]}
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    upstream = start_module("tests.servers.scripted_upstream")
+    try:
+        floor_port, gw_port = free_port(), free_port()
+        py = sys.executable
+        procs.append(start(
+            [py, "-m", "uvicorn", "bench.gateway:floor_app", "--factory", "--port", str(floor_port),
+             "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"],
+            env, f"http://127.0.0.1:{floor_port}/",
+        ))  # fmt: skip
+        procs.append(start(
+            [py, "-m", "prosa.cli.main", "serve", "--port", str(gw_port), "--workers", str(args.workers),
+             "--upstream", upstream.base_url],
+            env, f"http://127.0.0.1:{gw_port}/healthz",
+        ))  # fmt: skip
+        gw = f"http://127.0.0.1:{gw_port}/v1/chat/completions"
+        # Seed the cache (one miss), and check the next one is a hit.
+        for _ in range(2):
+            conn = http.client.HTTPConnection("127.0.0.1", gw_port)
+            conn.request(
+                "POST", "/v1/chat/completions", json.dumps(QUESTION), {"Content-Type": "application/json"}
+            )
+            resp = conn.getresponse()
+            resp.read()
+            state = resp.getheader("x-prosa-cache")
+        assert state == "hit", state
+        print(f"# prosa serve bench: {os.cpu_count()} cores, {args.workers} worker(s), {args.connections} "
+              f"connections, {args.seconds}s per run, wrk -t2")  # fmt: skip
+        runs = {
+            "floor (bare Starlette, fixed JSON)": wrk(f"http://127.0.0.1:{floor_port}/v1/chat/completions",
+                                                      QUESTION, args.seconds, args.connections),
+            "gateway cached hit, non-stream": wrk(gw, QUESTION, args.seconds, args.connections),
+            "gateway cached hit, stream": wrk(gw, {**QUESTION, "stream": True}, args.seconds, args.connections),
+            "  ...non-stream, every body distinct": wrk(gw, QUESTION, args.seconds, args.connections, vary=True),
+        }  # fmt: skip
+        floor = runs["floor (bare Starlette, fixed JSON)"]["rps"]
+        print(f"{'run':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x floor':>8} {'non-2xx':>8}")
+        for name, r in runs.items():
+            print(f"{name:40} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['rps'] / floor:8.2f} "
+                  f"{r['errors']:8.0f}")  # fmt: skip
+        hit = runs["gateway cached hit, non-stream"]
+        verdict = "met" if hit["rps"] >= 5000 and hit["p99"] <= 20 else "NOT met"
+        print(f"target >= 5,000 req/s with p99 <= 20 ms for non-stream hits: {verdict}")
+
+        # Interleaved rounds, so that load from elsewhere on the machine falls on every path alike.
+        n, rounds = args.ttft_requests, 10
+        library = LibraryTTFT(upstream.base_url)
+        paths = {
+            "upstream directly (http.client)": lambda k: ttft(upstream.port, {"model": "ok"}, {}, k),
+            "prosa AsyncClient (openai SDK)": library,
+            # no-store: every request goes upstream as a bypass: the miss path without the cache.
+            "through the gateway, no-store": lambda k: ttft(
+                gw_port, {"model": "ok"}, {"Cache-Control": "no-store"}, k
+            ),
+            "through the gateway, miss": lambda k: ttft(gw_port, {"model": "ok"}, {}, k),
+        }
+        times: dict[str, list[float]] = {name: [] for name in paths}
+        for _ in range(rounds):
+            for name, measure in paths.items():
+                times[name] += measure(max(1, n // rounds))
+        print(f"\nmiss time to first token, {n} sequential streamed requests each (median / p90, ms):")
+        for name, t in times.items():
+            print(f"  {name:32} {statistics.median(t):7.2f} / {_p90(t):7.2f}")
+        median = {name: statistics.median(t) for name, t in times.items()}
+        added = median["through the gateway, miss"] - median["upstream directly (http.client)"]
+        own = median["through the gateway, miss"] - median["prosa AsyncClient (openai SDK)"]
+        print(
+            f"  added in all (median): {added:.2f} ms (target <= 2 ms: {'met' if added <= 2 else 'NOT met'})"
+        )
+        print(
+            f"    of which prosa's provider (the openai SDK): {added - own:.2f} ms; the gateway itself: {own:.2f} ms"
+        )
+        library.close()
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        upstream.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+def _p90(values: list[float]) -> float:
+    return sorted(values)[int(len(values) * 0.9)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

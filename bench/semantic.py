@@ -1,0 +1,173 @@
+"""Semantic cache figures, one run: embedding cost, lookup latency by index size, and quality.
+
+- Embedding: MiniLM load time (fresh process) and time per question, alone and in batches.
+- Lookup (index search, after the embedding): 1k and 100k vectors in one partition, and 100k
+  vectors across 10k partitions; in memory, and in the SQLite file (warm, and a cold first search).
+- Client.chat semantic hit end to end (SQLite store), a new paraphrase (embeds) vs a repeated one.
+- Precision and recall on the evaluation sets at several thresholds, guards on and off.
+
+Run: python bench/semantic.py [--quick]   (--quick skips the 100k cases)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import numpy as np  # noqa: E402
+from _common import PYTHON, pct, per_call_us, row  # noqa: E402
+
+from prosa.cache import SQLiteStore  # noqa: E402
+from prosa.cache.semantic.embed import load_embedder  # noqa: E402
+from prosa.cache.semantic.evaluate import read_pairs, score, table  # noqa: E402
+from prosa.cache.semantic.index import MemoryVectorIndex  # noqa: E402
+from prosa.cache.semantic.policy import DEFAULT_THRESHOLD  # noqa: E402
+from prosa.cache.semantic.sqlite_index import SQLiteVectorIndex  # noqa: E402
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+DIM = 384
+
+
+def embedding_case() -> None:
+    code = "import time; t = time.perf_counter(); from prosa.cache.semantic.embed import load_embedder; " \
+           "m = load_embedder('minilm'); m.embed(['warm up']); print((time.perf_counter() - t) * 1000)"  # fmt: skip
+    loads = sorted(float(subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True).stdout)
+                   for _ in range(5))  # fmt: skip
+    model = load_embedder("minilm")
+    questions = [p.a for p in read_pairs(DATA / "semantic_pairs.tsv")][:200]
+    single = per_call_us(lambda: model.embed([questions[0]]), 200, warmup=20)
+    start = time.perf_counter()
+    model.embed(questions)
+    batch_ms = (time.perf_counter() - start) * 1000 / len(questions)
+    print("Embedding (all-MiniLM-L6-v2, numpy, one BLAS thread)")
+    row("load numpy + weights + first embedding, median of 5", loads[2], "ms")
+    row("one question (9 words), p50", pct(single, 50) / 1000, "ms")
+    row("one question, p99", pct(single, 99) / 1000, "ms")
+    row(f"batch of {len(questions)} questions, per question", batch_ms, "ms")
+
+
+def unit_rows(n: int, rng: np.random.Generator) -> np.ndarray:
+    v = rng.normal(size=(n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def fill_sqlite(path: Path, partitions: list[str], vectors: np.ndarray) -> None:
+    """Entries (the store's table) and their vectors, written in bulk through both schemas."""
+    from prosa.cache.stores.sqlite import _PUT
+
+    SQLiteStore(path).close()
+    SQLiteVectorIndex(path).count()  # creates the semantic tables
+    conn = sqlite3.connect(path)
+    now = time.time()
+    with conn:
+        for start in range(0, len(vectors), 20_000):
+            rng = range(start, min(len(vectors), start + 20_000))
+            conn.executemany(_PUT, [(f"{i:064x}", b"{}", 2, now, now, None) for i in rng])
+            conn.executemany(
+                "INSERT INTO semantic_vectors (partition, key, question, vector) VALUES (?, ?, ?, ?)",
+                [(partitions[i], f"{i:064x}", f"question {i}", vectors[i].tobytes()) for i in rng],
+            )
+    conn.close()
+
+
+def lookup_case(tmp: Path, total: int, n_partitions: int, iterations: int) -> None:
+    rng = np.random.default_rng(7)
+    vectors = unit_rows(total, rng)
+    partitions = [f"p{i % n_partitions}" for i in range(total)]
+    probe = vectors[0] + 0.05 * unit_rows(1, rng)[0]
+    probe /= np.linalg.norm(probe)
+    size = total // n_partitions
+    label = f"{total:,} vectors, {n_partitions:,} partition{'s' if n_partitions > 1 else ''} of {size:,}"
+    memory = MemoryVectorIndex()
+    for p, i in zip(partitions, range(total), strict=True):
+        memory.add(p, f"{i:064x}", "q", vectors[i])
+    mem = per_call_us(lambda: memory.search("p0", probe, DEFAULT_THRESHOLD, 5), iterations, warmup=20)
+    path = tmp / f"lookup-{total}-{n_partitions}.db"
+    fill_sqlite(path, partitions, vectors)
+    cold = []
+    for _ in range(5):
+        index = SQLiteVectorIndex(path)
+        index.count()  # connection and orphan sweep done before timing the first search
+        start = time.perf_counter()
+        found = index.search("p0", probe, DEFAULT_THRESHOLD, 5)
+        cold.append((time.perf_counter() - start) * 1e6)
+        index.close()
+    assert found and found[0].key == f"{0:064x}", found
+    index = SQLiteVectorIndex(path)
+    warm = per_call_us(lambda: index.search("p0", probe, DEFAULT_THRESHOLD, 5), iterations, warmup=20)
+    print(f"Lookup (index search only), {label}")
+    row("memory index, p50", pct(mem, 50), "us")
+    row("SQLite index, warm (state check + mat-vec), p50", pct(warm, 50), "us")
+    row("SQLite index, warm, p99", pct(warm, 99), "us")
+    row("SQLite index, cold first search (loads the partition)", sorted(cold)[2], "us")
+
+
+def client_case(tmp: Path) -> None:
+    from prosa import Client
+    from prosa.cache.entry import Entry
+    from prosa.reply import Chunk, Usage
+
+    client = Client(base_url="http://127.0.0.1:9/v1", api_key="sk-bench", cache=SQLiteStore(tmp / "c.db"),
+                    max_retries=0, semantic=True)  # fmt: skip
+    call = client.prepare("What is the capital of France?", "gpt-4o-mini", {"temperature": 0}, False, True)
+    client.cache.save(call.key, [Chunk("Paris.", "stop", Usage(9, 2))], "gpt-4o-mini", "openai", call.request)
+    client.semantic.remember(call, call.key)
+    assert isinstance(Entry, type)
+    paraphrases = [
+        f"Which city is the capital of France{'?' * (i % 3 + 1)}{' ' * (i // 3)}" for i in range(300)
+    ]
+    it = iter(paraphrases)
+    fresh = per_call_us(lambda: client.chat(next(it), model="gpt-4o-mini", temperature=0), 250, warmup=10)
+    again = per_call_us(lambda: client.chat(paraphrases[0], model="gpt-4o-mini", temperature=0), 2000)
+    exact = per_call_us(
+        lambda: client.chat("What is the capital of France?", model="gpt-4o-mini", temperature=0), 2000
+    )
+    assert client.chat(paraphrases[0], model="gpt-4o-mini", temperature=0).cached == "semantic"
+    print("Client.chat answered from the cache (SQLite store, one partition)")
+    row("exact hit (semantic on; never reaches the semantic layer), p50", pct(exact, 50), "us")
+    row("semantic hit, new paraphrase (embeds it), p50", pct(fresh, 50) / 1000, "ms")
+    row("semantic hit, paraphrase seen before (vector memo), p50", pct(again, 50), "us")
+    client.close()
+
+
+def quality_case() -> None:
+    for name in ("semantic_pairs.tsv", "semantic_pairs.holdout.tsv"):
+        pairs = score(read_pairs(DATA / name))
+        positives = sum(p.label for p in pairs)
+        print(
+            f"Quality on tests/data/{name}: {len(pairs)} pairs ({positives} should hit, {len(pairs) - positives} must not)"
+        )
+        print("  " + table(pairs, [0.7, 0.8, 0.84, DEFAULT_THRESHOLD, 0.88, 0.9, 0.95]).replace("\n", "\n  "))
+    print(f"  (default threshold: {DEFAULT_THRESHOLD})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="skip the 100k-vector cases")
+    parser.add_argument("--iterations", type=int, default=500)
+    args = parser.parse_args()
+    print(
+        f"prosa semantic bench: {os.cpu_count()} cores, Python {sys.version.split()[0]}, numpy {np.__version__}\n"
+    )
+    embedding_case()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        lookup_case(tmp, 1_000, 1, args.iterations)
+        if not args.quick:
+            lookup_case(tmp, 100_000, 1, args.iterations // 5)
+            lookup_case(tmp, 100_000, 10_000, args.iterations)
+        client_case(tmp)
+    quality_case()
+
+
+if __name__ == "__main__":
+    main()

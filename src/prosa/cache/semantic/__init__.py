@@ -1,0 +1,51 @@
+"""The semantic cache: serve a cached answer to a question that means the same as the one asked.
+
+Opt in with ``Client(cache=..., semantic=True)`` or ``semantic=SemanticPolicy(threshold=...)``,
+``--semantic`` on the command line, or ``[cache] semantic = true`` in the config file. The exact
+cache is always asked first. A semantic hit is reported as ``Reply.cached == "semantic"`` with
+``Reply.similarity``.
+
+Importing this package imports nothing heavy; numpy and the model load when semantic is on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Embedder",
+    "MemoryVectorIndex",
+    "MiniLMEmbedder",
+    "OpenAIEmbedder",
+    "SQLiteVectorIndex",
+    "SemanticCache",
+    "SemanticPolicy",
+    "VectorIndex",
+    "load_embedder",
+    "veto",
+]
+
+_WHERE = {
+    "DEFAULT_THRESHOLD": "policy",
+    "SemanticPolicy": "policy",
+    "fingerprint": "policy",
+    "Embedder": "embed",
+    "MiniLMEmbedder": "embed",
+    "OpenAIEmbedder": "embed",
+    "load_embedder": "embed",
+    "VectorIndex": "index",
+    "MemoryVectorIndex": "index",
+    "SQLiteVectorIndex": "sqlite_index",
+    "SemanticCache": "cache",
+    "veto": "guards",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'prosa.cache.semantic' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{module}"), name)

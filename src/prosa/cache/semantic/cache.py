@@ -1,0 +1,185 @@
+"""SemanticCache: after an exact miss, find a stored question that means the same; index new ones.
+
+The order of a lookup, and why:
+1. Exact match first (in the client, before this runs): free, and always right.
+2. The question must be the last message, by the user, and short enough to embed faithfully.
+3. Only the request's partition is searched: same model, provider, system prompt, earlier turns
+   and parameters. A paraphrase under another system prompt or temperature never matches.
+4. Candidates at or above the threshold, best first, each checked by the guards; the first that
+   passes and whose entry still exists is the hit.
+Any failure here (embedder, index) is logged once and the request goes on as a plain miss.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..._record import Record
+from ...errors import CacheError, ConfigError, ProsaError
+from ...stream import _Collector
+from .embed import INSTALL_HINT, Embedder, available, load_embedder, minilm_dir
+from .guards import veto
+from .index import MemoryVectorIndex, VectorIndex
+from .policy import SemanticPolicy, fingerprint, question_of
+
+if TYPE_CHECKING:
+    from ...config import Settings
+    from ...reply import Reply
+    from ..cache import ResponseCache
+    from ..entry import Entry
+    from ..stores import Store
+
+log = logging.getLogger("prosa.cache.semantic")
+_MEMO = 1024  # question -> vector, so a paraphrase asked again costs no second embedding
+
+
+class Probe(Record):
+    """A question ready for the index: its partition, text and vector."""
+
+    __slots__ = ("partition", "question", "vector")
+
+    def __init__(self, partition: str, question: str, vector: np.ndarray) -> None:
+        self.partition, self.question, self.vector = partition, question, vector
+
+
+class SemanticCache:
+    """The semantic layer over one ResponseCache. Shared indexes: one per store, per process."""
+
+    def __init__(
+        self, cache: ResponseCache, policy: SemanticPolicy, settings: Settings | None = None
+    ) -> None:
+        self.cache = cache
+        self.policy = policy
+        self.settings = settings
+        if policy.embedder in (None, "minilm") and not available():
+            minilm_dir()  # raises ConfigError now, with the install hint, if the weights are missing
+            raise ConfigError(f"the semantic cache needs numpy: {INSTALL_HINT}")
+        self.index = index_for(cache.store)
+        self._embedder: Embedder | None = None
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self._warned = False
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.policy.embedder, self.settings)
+        return self._embedder
+
+    def probe(self, identity: str, request: Any) -> Probe | None:
+        """The request's question, embedded, and its partition; None if it cannot be matched."""
+        question = question_of(request)
+        if question is None:
+            return None
+        embedder = self.embedder
+        if embedder.count_tokens(question) > self.policy.max_question_tokens:
+            return None
+        return Probe(fingerprint(embedder.name, identity, request), question, self._vector(question))
+
+    def _vector(self, question: str) -> np.ndarray:
+        with self._lock:
+            vector = self._memo.get(question)
+            if vector is not None:
+                self._memo.move_to_end(question)
+                return vector
+        vector = self.embedder.embed([question])[0]
+        with self._lock:
+            self._memo[question] = vector
+            if len(self._memo) > _MEMO:
+                self._memo.popitem(last=False)
+        return vector
+
+    def lookup(self, call: Any) -> Entry | None:
+        """A semantic hit for ``call`` (after an exact miss), or None.
+
+        On a hit, ``call.similarity`` is the score and ``call.key`` the key of the entry served.
+        ``call.semantic`` keeps the probe either way, so a miss's answer is indexed without a
+        second embedding.
+        """
+        try:
+            probe = self.probe(call.provider.identity, call.request)
+            call.semantic = probe
+            if probe is None:
+                return None
+            policy = self.policy
+            for match in self.index.search(
+                probe.partition, probe.vector, policy.threshold, policy.candidates
+            ):
+                if policy.guards and veto(probe.question, match.question) is not None:
+                    continue
+                entry = self.cache.lookup(match.key)
+                if entry is None:
+                    self.index.remove(match.key)  # its entry was evicted, expired or cleared
+                    continue
+                call.similarity = round(match.score, 4)
+                call.key = match.key
+                self.cache.count("semantic_hits")
+                return entry
+        except Exception as exc:  # noqa: BLE001 - a semantic failure must never fail the request
+            self._fail(exc)
+        return None
+
+    def remember(self, call: Any, key: str) -> None:
+        """Index the question of an answer just saved under ``key``."""
+        try:
+            probe = getattr(call, "semantic", None)
+            if probe is None:
+                probe = self.probe(call.provider.identity, call.request)
+            if probe is not None:
+                self.index.add(probe.partition, key, probe.question, probe.vector)
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        if isinstance(exc, CacheError):
+            self.cache.warn(exc)
+        elif not self._warned:
+            self._warned = True
+            what = str(exc) if isinstance(exc, ProsaError) else f"{type(exc).__name__}: {exc}"
+            log.warning("semantic cache failed (%s); answering without semantic hits", what)
+
+
+class SemanticCollector(_Collector):
+    """Builds the Reply of a replayed semantic hit: ``cached == "semantic"`` and its similarity."""
+
+    def __init__(self, model: str, provider: str, key: str | None, start: float, similarity: float) -> None:
+        super().__init__(model, provider, True, key, start)
+        self.cached = "semantic"  # type: ignore[assignment]
+        self.similarity = similarity
+
+    def reply(self) -> Reply:
+        reply = super().reply()
+        reply.similarity = self.similarity
+        return reply
+
+
+_indexes: weakref.WeakKeyDictionary[Store, VectorIndex] = weakref.WeakKeyDictionary()
+_indexes_lock = threading.Lock()
+
+
+def index_for(store: Store) -> VectorIndex:
+    """The vector index that goes with a store (one per store object, shared by its clients)."""
+    from ..stores import MemoryStore, SQLiteStore
+
+    with _indexes_lock:
+        index = _indexes.get(store)
+        if index is None:
+            if isinstance(store, SQLiteStore):
+                from .sqlite_index import SQLiteVectorIndex
+
+                index = SQLiteVectorIndex(store.path, store.busy_timeout)
+            elif isinstance(store, MemoryStore):
+                index = MemoryVectorIndex(max_vectors=store.max_entries)
+            else:
+                log.info(
+                    "semantic: %s has no vector index yet; vectors are kept in this process only", store.url
+                )
+                index = MemoryVectorIndex()
+            _indexes[store] = index
+    return index

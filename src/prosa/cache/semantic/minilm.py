@@ -1,0 +1,205 @@
+"""all-MiniLM-L6-v2 sentence embeddings as a numpy forward pass over the bundled safetensors weights.
+
+Why numpy and not torch or onnxruntime: the model is a 6-layer, 384-wide BERT (22M parameters), so
+one question is ~0.1 GFLOP, a few milliseconds through numpy's BLAS; numpy is already installed
+with the local model, while torch adds hundreds of MB and seconds of import time, and the weights
+ship as safetensors (no ONNX graph to give onnxruntime). The safetensors file is mapped, not read:
+loading takes milliseconds and only the word-embedding rows a question uses are paged in.
+
+The pipeline is sentence-transformers' for this model: BERT, mean pooling over the tokens, L2
+normalisation. ``tests/semantic`` checks the vectors against reference values from
+sentence-transformers.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .wordpiece import WordPiece
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a safetensors file, as read-only arrays over a memory map of the file."""
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        header: dict[str, Any] = json.loads(f.read(size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    out: dict[str, np.ndarray] = {}
+    for name, spec in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = spec["data_offsets"]
+        out[name] = data[start:end].view(_DTYPES[spec["dtype"]]).reshape(spec["shape"])
+    return out
+
+
+class _OneBlasThread:
+    """Run OpenBLAS on one thread while a question is embedded, then restore its setting.
+
+    A question is a dozen tokens: threading a matrix that small gains nothing, and on a busy
+    machine OpenBLAS's spinning threads made one embedding 100x slower (9 ms -> 1 s, measured on
+    2 shared cores). Scoped, so the rest of the program keeps its own BLAS threads.
+    """
+
+    def __init__(self) -> None:
+        self.get: Any = None
+        self.set: Any = None
+        try:
+            import ctypes
+
+            with open("/proc/self/maps") as f:  # Linux: the OpenBLAS numpy loaded, whatever its name
+                paths = {
+                    line.split()[-1] for line in f if "openblas" in line and line.rstrip().endswith(".so")
+                }
+            for path in paths:
+                lib = ctypes.CDLL(path)
+                for get, set_ in (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                                  ("openblas_get_num_threads", "openblas_set_num_threads")):  # fmt: skip
+                    if hasattr(lib, get) and hasattr(lib, set_):
+                        self.get, self.set = getattr(lib, get), getattr(lib, set_)
+                        return
+        except (OSError, AttributeError):
+            pass  # another platform or BLAS: leave threading as it is
+
+    def limit(self) -> int:
+        """Switch to one thread; return the setting to restore (0: nothing to restore)."""
+        if self.get is None:
+            return 0
+        before: int = self.get()
+        if before != 1:
+            self.set(1)
+        return before
+
+    def restore(self, before: int) -> None:
+        if self.set is not None and before not in (0, 1):
+            self.set(before)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf to 1.5e-7 (Abramowitz & Stegun 7.1.26): numpy has none, and BERT's GELU is the erf one."""
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(-1, keepdims=True)
+    return centered / np.sqrt(var + eps) * weight + bias  # type: ignore[no-any-return]
+
+
+class _Layer:
+    __slots__ = ("qkv_w", "qkv_b", "out_w", "out_b", "ln1_w", "ln1_b", "up_w", "up_b", "down_w", "down_b",
+                 "ln2_w", "ln2_b")  # fmt: skip
+
+    def __init__(self, t: dict[str, np.ndarray], p: str) -> None:
+        a = f"{p}.attention"
+        # Q, K and V in one matrix: one matmul instead of three. Stored transposed for x @ W.
+        self.qkv_w = np.ascontiguousarray(
+            np.concatenate([t[f"{a}.self.{n}.weight"] for n in ("query", "key", "value")]).T
+        )
+        self.qkv_b = np.concatenate([t[f"{a}.self.{n}.bias"] for n in ("query", "key", "value")])
+        self.out_w = np.ascontiguousarray(t[f"{a}.output.dense.weight"].T)
+        self.out_b = np.asarray(t[f"{a}.output.dense.bias"])
+        self.ln1_w, self.ln1_b = (
+            np.asarray(t[f"{a}.output.LayerNorm.weight"]),
+            np.asarray(t[f"{a}.output.LayerNorm.bias"]),
+        )
+        self.up_w = np.ascontiguousarray(t[f"{p}.intermediate.dense.weight"].T)
+        self.up_b = np.asarray(t[f"{p}.intermediate.dense.bias"])
+        self.down_w = np.ascontiguousarray(t[f"{p}.output.dense.weight"].T)
+        self.down_b = np.asarray(t[f"{p}.output.dense.bias"])
+        self.ln2_w, self.ln2_b = (
+            np.asarray(t[f"{p}.output.LayerNorm.weight"]),
+            np.asarray(t[f"{p}.output.LayerNorm.bias"]),
+        )
+
+
+class MiniLM:
+    """A BERT encoder with mean pooling: text in, unit-length float32 vectors out.
+
+    Thread-safe: the weights are only read, every call works on its own arrays.
+    """
+
+    def __init__(self, model_dir: Path, max_length: int = 256) -> None:
+        config = json.loads((model_dir / "config.json").read_text())
+        self.heads: int = config["num_attention_heads"]
+        self.dim: int = config["hidden_size"]
+        self.eps: float = config["layer_norm_eps"]
+        self.max_length = max_length
+        self.tokenizer = WordPiece(model_dir / "vocab.txt")
+        t = read_safetensors(model_dir / "model.safetensors")
+        self.word = t[
+            "embeddings.word_embeddings.weight"
+        ]  # stays mapped: 47 MB, a few rows used per question
+        self.position = np.asarray(t["embeddings.position_embeddings.weight"])
+        self.token_type = np.asarray(t["embeddings.token_type_embeddings.weight"][0])
+        self.ln_w = np.asarray(t["embeddings.LayerNorm.weight"])
+        self.ln_b = np.asarray(t["embeddings.LayerNorm.bias"])
+        self.layers = [_Layer(t, f"encoder.layer.{i}") for i in range(config["num_hidden_layers"])]
+        self._blas = _OneBlasThread()
+
+    def count_tokens(self, text: str) -> int:
+        return self.tokenizer.count(text)
+
+    def embed(self, texts: list[str], batch: int = 32) -> np.ndarray:
+        """(len(texts), dim) unit vectors. Texts of similar length are batched together (less padding)."""
+        ids = [self.tokenizer.ids(text, self.max_length) for text in texts]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        before = self._blas.limit()
+        try:
+            for start in range(0, len(order), batch):
+                chosen = order[start : start + batch]
+                out[chosen] = self._encode([ids[i] for i in chosen])
+        finally:
+            self._blas.restore(before)
+        return out
+
+    def _encode(self, batch: list[list[int]]) -> np.ndarray:
+        n, width = len(batch), max(len(b) for b in batch)
+        ids = np.zeros((n, width), dtype=np.int64)
+        mask = np.zeros((n, width), dtype=np.float32)
+        for i, row in enumerate(batch):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1.0
+        x = self.word[ids] + self.position[:width] + self.token_type
+        # Dense layers work on (tokens, features) 2-D arrays: that is always one BLAS gemm, where numpy's
+        # stacked 3-D matmul falls back to a slow loop for the transposed views attention makes.
+        x = _layer_norm(x.reshape(n * width, self.dim), self.ln_w, self.ln_b, self.eps)
+        # Padding positions get -1e4 before the softmax (BERT's own additive mask value).
+        bias = ((1.0 - mask) * np.float32(-10000.0))[:, None, None, :]
+        heads, size = self.heads, self.dim // self.heads
+        scale = np.float32(1.0 / np.sqrt(size))
+        for layer in self.layers:
+            qkv = (x @ layer.qkv_w + layer.qkv_b).reshape(n, width, 3, heads, size)
+            q = np.ascontiguousarray(qkv[:, :, 0].transpose(0, 2, 1, 3)) * scale  # (n, heads, width, size)
+            k = np.ascontiguousarray(qkv[:, :, 1].transpose(0, 2, 3, 1))  # (n, heads, size, width)
+            v = np.ascontiguousarray(qkv[:, :, 2].transpose(0, 2, 1, 3))
+            scores = q @ k + bias
+            scores -= scores.max(-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(-1, keepdims=True)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(n * width, self.dim)
+            x = _layer_norm(context @ layer.out_w + layer.out_b + x, layer.ln1_w, layer.ln1_b, self.eps)
+            hidden = _gelu(x @ layer.up_w + layer.up_b)
+            x = _layer_norm(hidden @ layer.down_w + layer.down_b + x, layer.ln2_w, layer.ln2_b, self.eps)
+        x = x.reshape(n, width, self.dim)
+        pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)  # type: ignore[no-any-return]

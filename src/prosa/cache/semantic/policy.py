@@ -1,0 +1,98 @@
+"""SemanticPolicy (what a semantic hit may be) and the fingerprint that scopes it. Imports no numpy."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ..._record import Record
+from ...errors import InvalidRequest
+from ...request import ChatRequest
+
+# Chosen on tests/data/semantic_pairs.tsv with the guards on: the lowest threshold with precision
+# 1.0 there plus a margin (bench/semantic.py prints the table). Calibrated for the MiniLM embedder.
+DEFAULT_THRESHOLD = 0.86
+
+
+class SemanticPolicy(Record):
+    """When a question may be answered by the cached answer to another that means the same.
+
+    - ``threshold``: the least cosine similarity (0-1] between the two questions. The default
+      suits the bundled MiniLM model; recalibrate for another embedder.
+    - ``embedder``: "minilm" (bundled, offline), "openai" / "openai:MODEL" (the configured
+      OpenAI-compatible server's /embeddings), or any object with ``name``, ``embed`` and
+      ``count_tokens`` (see :class:`prosa.cache.semantic.embed.Embedder`).
+    - ``guards``: veto hits whose questions differ in numbers, names, negation, comparison words,
+      units, register or language. Turning them off is for measuring, not for use.
+    - ``max_question_tokens``: longer questions are never matched semantically (an embedding of a
+      long text blurs the details that make two texts different).
+    - ``candidates``: how many of the closest stored questions are checked against the guards.
+    """
+
+    __slots__ = ("threshold", "embedder", "guards", "max_question_tokens", "candidates")
+
+    def __init__(
+        self,
+        threshold: float = DEFAULT_THRESHOLD,
+        *,
+        embedder: Any = "minilm",
+        guards: bool = True,
+        max_question_tokens: int = 128,
+        candidates: int = 5,
+    ) -> None:
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+            raise InvalidRequest(
+                f"semantic threshold must be greater than 0 and at most 1 (got {threshold!r})", "semantic"
+            )
+        if not isinstance(max_question_tokens, int) or max_question_tokens < 1:
+            raise InvalidRequest(
+                f"max_question_tokens must be an integer >= 1 (got {max_question_tokens!r})", "semantic"
+            )
+        if not isinstance(candidates, int) or candidates < 1:
+            raise InvalidRequest(f"candidates must be an integer >= 1 (got {candidates!r})", "semantic")
+        self.threshold = float(threshold)
+        self.embedder = embedder
+        self.guards = guards
+        self.max_question_tokens = max_question_tokens
+        self.candidates = candidates
+
+    @classmethod
+    def from_option(
+        cls, value: Any, threshold: float | None = None, embedder: str | None = None
+    ) -> SemanticPolicy | None:
+        """The policy for ``Client(semantic=...)``: False/None (off), True (defaults), or a SemanticPolicy.
+
+        ``threshold`` and ``embedder`` (from the config file) apply when ``value`` is True.
+        """
+        if value is None or value is False:
+            return None
+        if isinstance(value, SemanticPolicy):
+            return value
+        if value is True:
+            return cls(DEFAULT_THRESHOLD if threshold is None else threshold, embedder=embedder or "minilm")
+        raise InvalidRequest(f"semantic must be True, False or a SemanticPolicy (got {value!r})", "semantic")
+
+
+def question_of(request: ChatRequest) -> str | None:
+    """The question a semantic hit may paraphrase: the last message, when a user wrote it."""
+    last = request.messages[-1]
+    return last.content if last.role == "user" else None
+
+
+def fingerprint(embedder_name: str, identity: str, request: ChatRequest) -> str:
+    """The partition of a request: a hash of everything but its last question.
+
+    Model, provider (kind and base URL), system prompt and data context, earlier turns and every
+    output-changing parameter: two requests that differ in any of these never share an answer.
+    The embedder's name is in it too, so vectors from two models are never compared.
+    """
+    rest = ChatRequest(
+        messages=request.messages[:-1],
+        model=request.model,
+        **{n: getattr(request, n) for n in ChatRequest.PARAMS},
+    )
+    h = hashlib.sha256(b"prosa-semantic-1\x00")
+    for part in (embedder_name.encode(), identity.encode(), rest.canonical()):
+        h.update(part)
+        h.update(b"\x00")
+    return h.hexdigest()

@@ -1,0 +1,73 @@
+"""POST /v1/chat/completions as a plain ASGI callable: the hot path, with no framework in between.
+
+It reads the headers once, reads the body under the size limit, and hands it to the Gateway.
+Every failure becomes an OpenAI-shaped error answer; nothing a client sends can produce a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.types import Receive, Scope
+
+from .errors import HTTPError, to_http
+from .gateway import JSON, Answer, ClientGone, Fixed, Gateway
+
+log = logging.getLogger("prosa.server")
+_JSON_HEADERS = [(b"content-type", JSON.encode())]
+
+
+class ChatEndpoint:
+    def __init__(self, gateway: Gateway, max_body: int) -> None:
+        self.gateway = gateway
+        self.max_body = max_body
+
+    async def answer(self, scope: Scope, receive: Receive) -> Answer:
+        """The answer to send (already decided, or a stream about to start)."""
+        length = bearer = cache_control = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"authorization":
+                if value[:7].lower() == b"bearer ":
+                    bearer = value[7:].strip().decode("latin-1") or None
+            elif name == b"cache-control":
+                cache_control = value.decode("latin-1")
+        try:
+            body = await self.read_body(receive, length)
+            return await self.gateway.chat(body, bearer, cache_control, receive)
+        except ClientGone:
+            return Fixed(499, [], b"")  # nobody is listening; nginx's "client closed request"
+        except Exception as e:  # noqa: BLE001 - every failure becomes an OpenAI-shaped answer
+            return error_answer(to_http(e, self.gateway.forward_key))
+
+    async def read_body(self, receive: Receive, length: bytes | None) -> bytes:
+        """The body, refused (413) past the limit: at once when its declared length says so."""
+        limit = self.max_body
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise too_large(limit)
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone()
+            body += message.get("body", b"")
+            if len(body) > limit:
+                raise too_large(limit)
+            more = message.get("more_body", False)
+        return body
+
+
+def error_answer(error: HTTPError) -> Fixed:
+    if error.status >= 500:  # the gateway or its upstream failed: the operator should hear of it
+        log.warning("answered %d: %s", error.status, error.message)
+    return Fixed(error.status, _JSON_HEADERS, error.body())
+
+
+def too_large(limit: int) -> HTTPError:
+    return HTTPError(
+        413,
+        f"request body over {limit} bytes; send less, or start the gateway with a larger --max-body",
+        code="request_too_large",
+    )

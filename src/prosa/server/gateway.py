@@ -1,0 +1,346 @@
+"""The gateway's chat pipeline: an OpenAI request body in, an OpenAI-shaped answer out.
+
+It goes through the library's own steps (``AsyncClient.prepare`` -> ``hit`` -> ``flight``), the
+same path as ``AsyncClient.chat``, one level down so that a hit is rendered straight from the
+cache entry (no per-chunk iteration) and a bypass can be told apart from a miss. One Gateway per
+worker process holds the shared cache and the clients; nothing here blocks on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar, Union
+
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from ..cache.cache import open_cache
+from ..client import AsyncClient, Call
+from ..config import Settings, load_settings
+from ..reply import Chunk, Usage
+from ..request import LOCAL_MODEL_NAMES
+from ..stream import AsyncChatStream
+from .config import GatewayConfig
+from .errors import HTTPError, to_http
+from .metrics import Metrics, Series
+from .openai_json import DONE, ChatArgs, ChunkFrames, completion, error_frame, parse_chat
+
+log = logging.getLogger("prosa.server")
+_T = TypeVar("_T")
+
+JSON = "application/json"
+SSE = "text/event-stream; charset=utf-8"
+HIT_JSON = [(b"content-type", JSON.encode()), (b"x-prosa-cache", b"hit")]
+HIT_SSE = [(b"content-type", SSE.encode()), (b"x-prosa-cache", b"hit"), (b"cache-control", b"no-cache")]
+MAX_CLIENTS = 64  # per-caller clients kept with --forward-key (least recently used go first)
+MEMO_SIZE = 4096  # validated requests remembered by their exact body...
+MEMO_BODY = 8192  # ...when the body is at most this long...
+MEMO_BYTES = 4_000_000  # ...and while all remembered bodies add up to at most this
+NO_PRICE = (0.0, 0.0)
+
+
+class ClientGone(Exception):
+    """The HTTP client disconnected before its answer was ready."""
+
+
+class Fixed:
+    """A complete answer sent as two ASGI messages (cheaper than a Starlette Response on the hot path)."""
+
+    __slots__ = ("status_code", "headers", "body")
+
+    def __init__(self, status_code: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status_code, self.headers, self.body = status_code, headers, body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [*self.headers, (b"content-length", b"%d" % len(self.body))]
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+Answer = Union[Fixed, StreamingResponse]  # noqa: UP007 - a runtime alias on Python 3.10
+
+
+class Gateway:
+    """Everything shared by the requests of one worker process: settings, the cache, clients, counters."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.settings = load_settings(openai_base_url=config.upstream)
+        self.cache = open_cache(config.cache or self.settings.cache or "sqlite", self.settings)
+        self.forward_key = config.forward_key
+        # With --forward-key the gateway's own upstream key is never used: callers bring theirs.
+        base = _with_key(self.settings, None) if self.forward_key else self.settings
+        self.client = AsyncClient(cache=self.cache, settings=base)
+        self._clients: OrderedDict[str, AsyncClient] = OrderedDict()
+        self.has_upstream = bool(
+            self.settings.openai_api_key or not self.settings.is_openai_host or self.forward_key
+        )
+        self.prices = self.settings.prices
+        self._calls: dict[tuple[str, bytes], tuple[ChatArgs, Call]] = {}
+        # With --forward-key, the callers' keys the upstream has accepted: only they may read the cache.
+        self._verified: set[str] = set()
+        self._calls_bytes = 0
+        self.metrics = Metrics()
+        self.series = Series(config.stats_points)
+        self._models: dict[str, tuple[float, list[str]]] = {}
+
+    def client_for(self, bearer: str | None) -> tuple[str, AsyncClient]:
+        """A tag naming the caller, and its client: one per forwarded key (held only in memory).
+
+        The tag is a digest of the key, so no dict here is keyed by a secret; "" is the gateway's own.
+        """
+        if not self.forward_key or not bearer:
+            return "", self.client
+        tag = hashlib.sha256(bearer.encode()).hexdigest()
+        client = self._clients.get(tag)
+        if client is None:
+            client = AsyncClient(cache=self.cache, settings=_with_key(self.settings, bearer))
+            self._clients[tag] = client
+            if len(self._clients) > MAX_CLIENTS:
+                # Not closed: close() would close the shared cache. Its HTTP pool goes with the object.
+                self._clients.popitem(last=False)
+        else:
+            self._clients.move_to_end(tag)
+        return tag, client
+
+    # -- chat --------------------------------------------------------------------------------------
+    def parse(
+        self, body: bytes, tag: str, client: AsyncClient, refresh: bool, use_cache: bool
+    ) -> tuple[ChatArgs, Call]:
+        """The validated request for a body, remembered by its exact bytes when it can be cached.
+
+        Clients repeat byte-identical bodies (that is what a cache hit is), so a repeat skips JSON
+        decoding and validation; it was validated the first time, with the same rules.
+        """
+        remember = use_cache and not refresh and len(body) <= MEMO_BODY
+        if remember:
+            known = self._calls.get((tag, body))
+            if known is not None:
+                return known
+        try:
+            data = json.loads(body.decode())
+        except (ValueError, RecursionError):  # also a body that is not UTF-8, or nested too deep
+            raise HTTPError(400, "the request body is not valid JSON", code="invalid_json") from None
+        args = parse_chat(data)
+        if not self.has_upstream and args.model.strip().lower() not in LOCAL_MODEL_NAMES:
+            raise HTTPError(
+                404,
+                f"model {args.model!r} is not served here: this gateway has no upstream, only 'local'; "
+                "start it with --upstream URL or an OpenAI key",
+                param="model",
+                code="model_not_found",
+            )
+        call = client.prepare(args.messages, args.model, args.params, refresh, use_cache)
+        if remember and call.key is not None:
+            self._remember((tag, body), args, call)
+        return args, call
+
+    def _remember(self, key: tuple[str, bytes], args: ChatArgs, call: Call) -> None:
+        calls = self._calls
+        self._calls_bytes += len(key[1])
+        while calls and (len(calls) >= MEMO_SIZE or self._calls_bytes > MEMO_BYTES):
+            oldest = next(iter(calls))  # dicts keep insertion order
+            del calls[oldest]
+            self._calls_bytes -= len(oldest[1])
+        calls[key] = (args, call)
+
+    async def chat(
+        self, body: bytes, bearer: str | None, cache_control: str | None, receive: Receive
+    ) -> Answer:
+        """Answer one chat completion; raise for anything that is not a 200 before the answer starts."""
+        refresh, use_cache = _directives(cache_control)
+        tag, client = self.client_for(bearer)
+        args, call = self.parse(body, tag, client, refresh, use_cache)
+        unverified = self.forward_key and tag not in self._verified and call.provider.kind != "local"
+        if unverified:
+            refresh = True  # a key the upstream never accepted must not read answers others paid for
+        entry = client.hit(call, refresh)
+        metrics = self.metrics
+        if entry is not None:
+            metrics.cache["hit"] += 1
+            usage = entry.usage
+            metrics.tokens_saved += usage.total_tokens
+            price_in, price_out = self.prices.get(entry.model, NO_PRICE)
+            metrics.usd_saved += (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
+            if args.stream:
+                body = _replay(call.model_name, entry.texts, entry.finish_reason, usage, args.include_usage)
+                return Fixed(200, HIT_SSE, body)
+            return Fixed(200, HIT_JSON, completion(call.model_name, entry.text, entry.finish_reason, usage))
+        call = copy.copy(call)  # a remembered call: this answer's clock starts now
+        call.start = time.perf_counter()
+        state = "miss" if call.key is not None else "bypass"
+        metrics.cache[state] += 1
+        # From here on, exactly what AsyncClient.chat does on a miss.
+        flight, new = client.flight(call, refresh)
+        if new:
+            flight.start_task(lambda: call.provider.astream(call.request))
+        stream = AsyncChatStream(flight.afollow(), client.collector(call, False), flight.leave)
+        headers = {"x-prosa-cache": state}
+        if not args.stream:
+            reply = await self._until_disconnect(stream.collect(), receive)
+            metrics.answer.observe(time.perf_counter() - call.start)
+            if unverified:
+                self._verify(tag)
+            body = completion(reply.model, reply.text, reply.finish_reason, reply.usage)
+            return Fixed(200, [(b"content-type", JSON.encode()), (b"x-prosa-cache", state.encode())], body)
+        # Wait for the first chunk before sending headers, so an upstream failure is still a proper status.
+        first = await self._until_disconnect(_next(stream), receive)
+        metrics.first_chunk.observe(time.perf_counter() - call.start)
+        if unverified:
+            self._verify(tag)
+        headers["cache-control"] = "no-cache"
+        headers["x-accel-buffering"] = "no"  # ask proxies (nginx) not to buffer the stream
+        body = self._relay(stream, first, ChunkFrames(call.model_name), args.include_usage, call.start)
+        return StreamingResponse(body, headers=headers, media_type=SSE)
+
+    def _verify(self, tag: str) -> None:
+        if len(self._verified) >= 100_000:  # bounded: forgetting only costs one more upstream call each
+            self._verified.clear()
+        self._verified.add(tag)
+
+    async def _relay(
+        self, stream: AsyncChatStream, first: Chunk | None, frames: ChunkFrames, include_usage: bool,
+        start: float,
+    ) -> AsyncIterator[bytes]:  # fmt: skip
+        """A miss, as SSE frames sent the moment each chunk arrives. Cancelled when the client leaves."""
+        last = first
+        try:
+            head = frames.role()
+            if first is not None and first.text:
+                head += frames.content(first.text)
+            yield head
+            if first is not None and first.finish_reason is None:
+                async for chunk in stream:
+                    last = chunk
+                    if chunk.text:
+                        yield frames.content(chunk.text)
+            self.metrics.answer.observe(time.perf_counter() - start)
+            tail = frames.finish(last.finish_reason if last else None)
+            if include_usage:
+                tail += frames.usage((last.usage if last else None) or Usage())
+            yield tail + DONE
+        except (asyncio.CancelledError, GeneratorExit):
+            self.metrics.streams_cancelled += 1
+            raise
+        except Exception as e:  # noqa: BLE001 - the status is sent: report in the stream, as OpenAI does
+            error = to_http(e, self.forward_key)
+            yield error_frame(error.message, error.kind, error.code)
+        finally:
+            await stream.aclose()  # leaving the flight: when no reader is left, the upstream call stops
+
+    async def _until_disconnect(self, work: Awaitable[_T], receive: Receive) -> _T:
+        """Await ``work``, unless the client disconnects first: then cancel it (stopping the upstream)."""
+        task: asyncio.Future[_T] = asyncio.ensure_future(work)
+        watch = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not task.done():
+                task.cancel()
+                self.metrics.streams_cancelled += 1
+            watch.cancel()
+        if not task.done():
+            try:
+                await task  # let the cancellation run its cleanup (leaving the flight)
+            except BaseException:  # noqa: BLE001
+                pass
+            raise ClientGone()
+        return task.result()
+
+    # -- models ------------------------------------------------------------------------------------
+    async def models(self, bearer: str | None) -> list[str]:
+        """'local' plus the upstream's models (cached a minute); an upstream failure leaves 'local'."""
+        tag, client = self.client_for(bearer)
+        cached = self._models.get(tag)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        names, ttl = ["local"], 60.0
+        if self.has_upstream:
+            try:
+                names = await asyncio.wait_for(asyncio.to_thread(client.list_models), 10)
+            except Exception as e:  # noqa: BLE001 - tolerated: the local model still works
+                log.warning("could not list the upstream's models: %s", e or type(e).__name__)
+                ttl = 10.0
+        if len(self._models) > 1000:  # one per forwarded key: keep it bounded
+            self._models.clear()
+        self._models[tag] = (time.monotonic() + ttl, names)
+        return names
+
+    def warm(self) -> None:
+        """Import the openai SDK ahead of the first miss (seconds on a small machine); hits never need it."""
+        if self.has_upstream:
+            try:
+                import openai  # noqa: F401
+            except ImportError:  # reported on the first request that needs it
+                pass
+
+    async def cache_stats(self) -> dict[str, Any] | None:
+        """The cache's own counters (shared by every process using it), read off the event loop."""
+        if self.cache is None:
+            return None
+        return await asyncio.to_thread(self.cache.stats)
+
+    async def sample_forever(self) -> None:
+        """Add a point to the dashboard's series every ``stats_interval`` seconds."""
+        while True:
+            try:
+                stats = await self.cache_stats()
+                self.series.add(stats if stats is not None else self.own_counters())
+            except Exception as e:  # noqa: BLE001 - a failed sample must not stop the sampler
+                log.debug("stats sample failed: %s", e)
+            await asyncio.sleep(self.config.stats_interval)
+
+    def own_counters(self) -> dict[str, Any]:
+        m = self.metrics
+        return {"hits": m.cache["hit"], "misses": m.cache["miss"], "bypasses": m.cache["bypass"],
+                "tokens_saved": m.tokens_saved, "usd_saved": round(m.usd_saved, 6)}  # fmt: skip
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+
+def _replay(model: str, texts: list[str], finish: str, usage: Usage, include_usage: bool) -> bytes:
+    """A cached stream as one SSE body: the same frames a miss sends, in one write."""
+    frames = ChunkFrames(model)
+    parts = [frames.role()]
+    parts += [frames.content(t) for t in texts if t]
+    parts.append(frames.finish(finish))
+    if include_usage:
+        parts.append(frames.usage(usage))
+    parts.append(DONE)
+    return b"".join(parts)
+
+
+def _with_key(settings: Settings, key: str | None) -> Settings:
+    """A copy of the settings with another upstream key (the caller's, with --forward-key)."""
+    out = copy.copy(settings)
+    out.openai_api_key = key
+    return out
+
+
+async def _next(stream: AsyncChatStream) -> Chunk | None:
+    try:
+        return await stream.__anext__()
+    except StopAsyncIteration:
+        return None
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _directives(cache_control: str | None) -> tuple[bool, bool]:
+    """(refresh, use_cache) from a Cache-Control header: no-cache refreshes, no-store bypasses."""
+    if not cache_control:
+        return False, True
+    tokens = {t.split("=", 1)[0].strip().lower() for t in cache_control.split(",")}
+    return "no-cache" in tokens, "no-store" not in tokens

@@ -1,0 +1,122 @@
+"""The gateway's web page in a real headless browser (Debian's chromium driven by playwright)."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import pytest
+
+from tests.servers.gateway_proc import Gateway, start_gateway, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None, reason="needs Debian's chromium: apt-get install chromium"
+)
+
+
+@pytest.fixture(scope="module")
+def gw(scripted_upstream, tmp_path_factory) -> Gateway:
+    home = tmp_path_factory.mktemp("gw-web")
+    gateway = start_gateway(
+        home, "--upstream", scripted_upstream.base_url,
+        env={"PROSA_SERVE_STATS_INTERVAL": "0.5", "OPENAI_API_KEY": "sk-k"},
+    )  # fmt: skip
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, gw):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(gw.url)
+    page.wait_for_selector("#model-list option[value='local']", state="attached")
+    yield page
+    context.close()
+    assert errors == []
+
+
+def ask(page, text: str, done: int) -> None:
+    """Type a question, send it with Enter, and wait for the `done`-th answer to be complete."""
+    page.fill("#prompt", text)
+    page.press("#prompt", "Enter")
+    page.wait_for_selector(f".msg.assistant:nth-of-type({2 * done}) .meta", timeout=60_000)
+
+
+def test_chat_streams_the_answer_then_marks_the_repeat_cached(page):
+    page.fill("#model", "local")
+    page.fill("#max-tokens", "24")
+    question = f"What is the capital of France? ({uuid.uuid4().hex[:4]})"
+    # Count how many times the answer's text changes: a streamed answer is drawn piece by piece.
+    page.evaluate("""() => { window.updates = 0;
+        new MutationObserver(() => window.updates++).observe(document.getElementById('messages'),
+            {subtree: true, childList: true, characterData: true}); }""")
+    ask(page, question, 1)
+    first = page.locator(".msg.assistant").nth(0)
+    assert first.get_attribute("data-cache") == "miss"
+    answer = first.locator(".text").inner_text()
+    assert answer.strip()
+    assert page.evaluate("window.updates") > 3
+    meta = first.locator(".meta").inner_text()
+    assert "fresh" in meta and "tokens" in meta and "first token" in meta
+
+    page.click("#new-chat")
+    ask(page, question, 1)
+    again = page.locator(".msg.assistant").nth(0)
+    assert again.get_attribute("data-cache") == "hit"
+    assert again.locator(".text").inner_text() == answer
+    assert "cached" in again.locator(".meta").inner_text()
+    page.screenshot(path="/tmp/prosa-web-chat.png")
+
+
+def test_multi_turn_sends_the_system_prompt_and_history(page):
+    page.fill("#model", "echo")
+    page.fill("#system", "You are terse.")
+    ask(page, "My name is Ada.", 1)
+    ask(page, "What is my name?", 2)
+    second = page.locator(".msg.assistant").nth(1).locator(".text").inner_text()
+    assert second == "messages=4 roles=system,user,assistant,user last=What is my name?"
+
+
+def test_stop_cancels_the_answer_upstream(page, scripted_upstream):
+    page.fill("#model", "drip")
+    before = scripted_upstream.counts()["cancelled"]
+    page.fill("#prompt", f"Count slowly ({uuid.uuid4().hex[:4]})")
+    page.press("#prompt", "Enter")
+    page.wait_for_function("document.querySelector('.msg.assistant .text').textContent.length > 6")
+    page.click("#send")  # it reads "Stop" while an answer is being written
+    page.wait_for_selector(".msg.assistant .meta")
+    assert "stopped" in page.locator(".msg.assistant .meta").inner_text()
+    wait_until(lambda: scripted_upstream.counts()["cancelled"] > before, what="upstream cancelled")
+
+
+def test_cache_tab_shows_hit_rate_and_savings_over_time(page, gw):
+    page.fill("#model", "ok")
+    question = f"Cache me ({uuid.uuid4().hex[:4]})"
+    ask(page, question, 1)
+    page.click("#new-chat")
+    ask(page, question, 1)
+    page.click("#tab-cache")
+    page.wait_for_selector("#cards .card[data-stat='Hit rate']")
+    page.wait_for_function("document.querySelectorAll('#chart-rate polyline, #chart-rate rect').length > 1",
+                           timeout=15_000)  # fmt: skip
+    hits = page.locator("#cards .card[data-stat='Hits'] .value").inner_text()
+    assert int(hits.replace(",", "")) >= 1
+    assert page.locator("#chart-saved polyline").count() == 1
+    page.screenshot(path="/tmp/prosa-web-cache.png")

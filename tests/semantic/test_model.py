@@ -1,0 +1,77 @@
+"""The numpy MiniLM against sentence-transformers' own output, and the evaluation sets' floors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from prosa.cache.semantic.evaluate import precision_recall, read_pairs, score
+from prosa.cache.semantic.policy import DEFAULT_THRESHOLD
+
+HERE = Path(__file__).parent
+DATA = HERE.parent / "data"
+
+
+def test_vectors_match_sentence_transformers(minilm):
+    ref = json.loads((HERE / "reference_vectors.json").read_text())
+    for sentence, ids in zip(ref["sentences"], ref["ids"], strict=True):
+        assert minilm.model.tokenizer.ids(sentence, 256) == ids, sentence
+    ours = minilm.embed(ref["sentences"])
+    theirs = np.asarray(ref["vectors"], dtype=np.float32)
+    assert np.abs(ours - theirs).max() < 1e-5
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_one_at_a_time_equals_batched(minilm):
+    texts = ["a", "What is the capital of France?", "How do I reverse a list in Python? " * 5]
+    batched = minilm.embed(texts)
+    single = np.vstack([minilm.embed([t]) for t in texts])
+    assert np.abs(batched - single).max() < 1e-5
+
+
+def test_paraphrases_score_higher_than_unrelated_questions(minilm):
+    a, b, c = minilm.embed(["How do I boil an egg?", "How do you boil an egg?", "What is the GDP of Japan?"])
+    assert a @ b > 0.9 > 0.3 > a @ c
+
+
+@pytest.fixture(scope="module")
+def scored(minilm):
+    return {name: score(read_pairs(DATA / f"semantic_pairs{name}.tsv"), minilm) for name in ("", ".holdout")}
+
+
+def test_evaluation_set_is_large_and_balanced(scored):
+    pairs = scored[""]
+    assert len(pairs) >= 300
+    categories = {p.category for p in pairs if p.label == 0}
+    assert {
+        "entity",
+        "number",
+        "negation",
+        "unit",
+        "comparison",
+        "register",
+        "language",
+        "topic",
+    } <= categories
+    assert sum(p.label for p in pairs) >= 150
+
+
+@pytest.mark.parametrize("name", ["", ".holdout"])
+def test_precision_floor_at_the_default_threshold(scored, name):
+    precision, recall, true_hits, false_hits = precision_recall(scored[name], DEFAULT_THRESHOLD)
+    wrong = [
+        (p.a, p.b, round(p.similarity, 3))
+        for p in scored[name]
+        if p.label == 0 and p.similarity >= DEFAULT_THRESHOLD and not p.vetoed_by
+    ]
+    assert precision >= 0.99, wrong
+    assert recall >= 0.65  # a guard that vetoes everything would pass the floor above: keep it useful
+
+
+def test_the_guards_are_what_make_the_threshold_safe(scored):
+    # Without guards the same threshold serves many wrong answers: the guards are load-bearing.
+    precision, _, _, false_hits = precision_recall(scored[""], DEFAULT_THRESHOLD, guards=False)
+    assert precision < 0.9 and false_hits > 50
