@@ -26,7 +26,7 @@ log = logging.getLogger("prosa.cache")
 _MEMO_SIZE = 512
 _WARN_EVERY = 60.0  # seconds between two warnings about the same store failure
 _POLL_SECONDS = 0.02  # how often a waiting replica looks for the answer another one is writing
-COUNTERS = ("hits", "misses", "bypasses", "tokens_saved", "usd_saved", "errors")
+COUNTERS = ("hits", "semantic_hits", "misses", "bypasses", "tokens_saved", "usd_saved", "errors")
 
 
 class ResponseCache:
@@ -117,6 +117,7 @@ class ResponseCache:
         for name in COUNTERS:
             value = counters.get(name, 0)
             out[name] = round(value, 6) if name == "usd_saved" else int(value)
+        out["store_errors"] = self.store_errors  # this process's requests answered without the store
         looked = out["hits"] + out["misses"]
         out["hit_rate"] = round(out["hits"] / looked, 4) if looked else 0.0
         return out

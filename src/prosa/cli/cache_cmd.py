@@ -69,7 +69,10 @@ def stats(cache: Any, args: argparse.Namespace) -> int:
         ("store", s.get("url", "")),
         ("entries", f"{s.get('entries', 0):,}"),
         ("size", _size(s.get("bytes", 0))),
-        ("hits", f"{s['hits']:,}"),
+        (
+            "hits",
+            f"{s['hits']:,}" + (f" ({s['semantic_hits']:,} semantic)" if s.get("semantic_hits") else ""),
+        ),
         ("misses", f"{s['misses']:,}"),
         ("hit rate", f"{s['hit_rate'] * 100:.1f}%"),
         ("bypasses", f"{s['bypasses']:,}"),

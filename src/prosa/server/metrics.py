@@ -81,7 +81,8 @@ class Metrics:
         ):
             lines += [f"# HELP {name} {help_} (misses)", f"# TYPE {name} histogram", *hist.lines(name)]
         if store is not None:
-            for key in ("hits", "misses", "bypasses", "tokens_saved", "usd_saved", "errors"):
+            for key in ("hits", "semantic_hits", "misses", "bypasses", "tokens_saved", "usd_saved", "errors",
+                        "store_errors"):  # fmt: skip
                 name = f"prosa_cache_{key}_total"
                 lines += [f"# TYPE {name} counter", f"{name} {store.get(key, 0)}"]
             for key in ("entries", "bytes"):
