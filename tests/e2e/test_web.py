@@ -94,6 +94,18 @@ def test_multi_turn_sends_the_system_prompt_and_history(page):
     assert second == "messages=4 roles=system,user,assistant,user last=What is my name?"
 
 
+def test_persona_picker_fills_the_system_prompt(page):
+    from prosa.grounding.personas import get_persona
+
+    page.wait_for_selector("#persona option[value='teacher']", state="attached")
+    page.select_option("#persona", "teacher")
+    assert page.input_value("#system") == get_persona("teacher").system
+    page.fill("#model", "echo")
+    ask(page, "Explain gravity.", 1)
+    answer = page.locator(".msg.assistant").nth(0).locator(".text").inner_text()
+    assert answer == "messages=2 roles=system,user last=Explain gravity."
+
+
 def test_stop_cancels_the_answer_upstream(page, scripted_upstream):
     page.fill("#model", "drip")
     before = scripted_upstream.counts()["cancelled"]

@@ -82,6 +82,17 @@ def create_app(config: GatewayConfig | None = None) -> Front:
             "interval_s": config.stats_interval,
         })  # fmt: skip
 
+    async def personas(request: Request) -> Response:
+        # The web page's persona picker: named system prompts with their defaults (prosa personas).
+        from ..grounding.personas import list_personas
+
+        found = await asyncio.to_thread(list_personas)
+        return _json({"data": [
+            {"name": p.name, "description": p.description, "system": p.system, "model": p.model,
+             "temperature": p.temperature, "max_tokens": p.max_tokens}
+            for p in found
+        ]})  # fmt: skip
+
     pages = {p.name: (p.read_bytes(), _TYPES.get(p.suffix, "application/octet-stream"))
              for p in STATIC.iterdir() if p.is_file()}  # fmt: skip
 
@@ -115,6 +126,7 @@ def create_app(config: GatewayConfig | None = None) -> Front:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/prosa/stats", stats, methods=["GET"]),
+            Route("/prosa/personas", personas, methods=["GET"]),
             Route("/", static, methods=["GET"]),
             Route("/static/{name}", static, methods=["GET"]),
         ],

@@ -16,7 +16,8 @@ for (const id of SAVED) {
 const showTemperature = () => ($("temperature-value").textContent = $("temperature").value);
 $("temperature").addEventListener("input", showTemperature);
 showTemperature();
-$("key").addEventListener("change", () => { loadModels(); loadStats(); });
+$("key").addEventListener("change", () => { loadModels(); loadPersonas(); loadStats(); });
+$("persona").addEventListener("change", applyPersona);
 
 function headers() {
   const h = { "Content-Type": "application/json" };
@@ -67,6 +68,30 @@ async function loadModels() {
   const names = (await r.json()).data.map((m) => m.id);
   $("model-list").replaceChildren(...names.map((name) => new Option(name, name)));
   input.value = localStorage.getItem("prosa.model") || input.value || names[0] || "";
+}
+
+// -- personas --------------------------------------------------------------------------------------
+// A persona (prosa personas) fills in the system prompt and its defaults; every field stays editable.
+let personas = [];
+async function loadPersonas() {
+  const r = await fetch("/prosa/personas", { headers: headers() }).catch(() => null);
+  if (!r || !r.ok) return;
+  personas = (await r.json()).data;
+  const options = personas.map((p) => new Option(p.description ? `${p.name} — ${p.description}` : p.name, p.name));
+  $("persona").append(...options);
+}
+
+function applyPersona() {
+  const p = personas.find((x) => x.name === $("persona").value);
+  if (!p) return;
+  $("system").value = p.system;
+  if (p.temperature !== null) {
+    $("temperature").value = p.temperature;
+    $("temperature").dispatchEvent(new Event("input"));
+  }
+  if (p.max_tokens !== null) $("max-tokens").value = p.max_tokens;
+  if (p.model) $("model").value = p.model;
+  for (const id of ["system", "temperature", "max-tokens", "model"]) $(id).dispatchEvent(new Event("change"));
 }
 
 // -- chat ------------------------------------------------------------------------------------------
@@ -317,3 +342,4 @@ setInterval(() => { if (!document.hidden) loadStats(); }, 3000);
 window.addEventListener("resize", () => loadStats());
 checkHealth();
 loadModels();
+loadPersonas();
