@@ -378,6 +378,11 @@ class Client(_Base):
 class AsyncClient(_Base):
     """Ask a model from asyncio: ``await client.chat(...)``; ``async for c in await client.chat(..., stream=True)``."""
 
+    @overload
+    async def chat(self, prompt: PromptInput, *, stream: Literal[False] = False, **kw: Any) -> Reply: ...
+    @overload
+    async def chat(self, prompt: PromptInput, *, stream: Literal[True], **kw: Any) -> AsyncChatStream: ...
+
     async def chat(
         self,
         prompt: PromptInput,

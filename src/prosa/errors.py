@@ -22,6 +22,13 @@ class InvalidRequest(ProsaError, ValueError):
         self.param = param
 
 
+class ContextTooLong(InvalidRequest):
+    """The conversation plus ``max_tokens`` does not fit the model's context window."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "messages")
+
+
 class ConfigError(ProsaError):
     """The configuration (file, environment or arguments) cannot be used."""
 

@@ -66,8 +66,17 @@ class ChatStream:
         self._reply: Reply | None = None
 
     @property
-    def cached(self) -> bool:
+    def cached(self) -> bool | str:
         return self._collector.cached
+
+    @property
+    def model(self) -> str:
+        """The model answering, known before the first chunk."""
+        return self._collector.model
+
+    @property
+    def provider(self) -> str:
+        return self._collector.provider
 
     def __iter__(self) -> Iterator[Chunk]:
         return self
@@ -133,8 +142,17 @@ class AsyncChatStream:
         self._reply: Reply | None = None
 
     @property
-    def cached(self) -> bool:
+    def cached(self) -> bool | str:
         return self._collector.cached
+
+    @property
+    def model(self) -> str:
+        """The model answering, known before the first chunk."""
+        return self._collector.model
+
+    @property
+    def provider(self) -> str:
+        return self._collector.provider
 
     def __aiter__(self) -> AsyncIterator[Chunk]:
         return self

@@ -206,7 +206,8 @@ class Flight:
             iterator = stream()
             async for chunk in iterator:
                 self.publish(chunk)
-            self.finish()
+            # Committing writes to the store (SQLite, Redis): off the event loop, like any blocking call.
+            await asyncio.to_thread(self.finish)
         except asyncio.CancelledError:
             self.fail(Cancelled())
         except BaseException as e:  # noqa: BLE001

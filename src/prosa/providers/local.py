@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, ProsaError
+from ..errors import ConfigError, ContextTooLong
 from ..reply import Chunk, Usage
 from ..request import ChatRequest
 
@@ -113,7 +113,7 @@ class LocalProvider:
         kwargs = _sampling(request)
         prompt_tokens = self.prompt_tokens(request)
         if prompt_tokens + (request.max_tokens or 1) > self.n_ctx:
-            raise ProsaError(
+            raise ContextTooLong(
                 f"the conversation ({prompt_tokens} tokens) plus max_tokens does not fit the local model's "
                 f"context of {self.n_ctx} tokens; shorten it or set [local] n_ctx"
             )

@@ -11,6 +11,7 @@ import logging
 from ..errors import (
     AuthError,
     ConfigError,
+    ContextTooLong,
     InvalidRequest,
     ProsaError,
     StreamInterrupted,
@@ -41,6 +42,8 @@ def to_http(error: BaseException, forward_key: bool = False) -> HTTPError:
     """The HTTP answer for an error raised while answering a chat request."""
     if isinstance(error, HTTPError):
         return error
+    if isinstance(error, ContextTooLong):
+        return HTTPError(400, str(error), "invalid_request_error", "messages", "context_length_exceeded")
     if isinstance(error, InvalidRequest):
         return HTTPError(400, str(error), "invalid_request_error", error.param)
     if isinstance(error, AuthError):
@@ -66,8 +69,7 @@ def to_http(error: BaseException, forward_key: bool = False) -> HTTPError:
         # e.g. the embedded model is not installed: the server cannot serve this request.
         return HTTPError(503, str(error), "server_error", None, "unavailable")
     if isinstance(error, ProsaError):
-        # The only plain ProsaError today is the local model's "does not fit the context": bad input.
-        return HTTPError(400, str(error), "invalid_request_error", "messages", "context_length_exceeded")
+        return HTTPError(502, str(error), "upstream_error")
     log.error("unexpected error answering a request", exc_info=error)
     return HTTPError(
         500, f"internal error in the gateway ({type(error).__name__}); see its log", "server_error"
