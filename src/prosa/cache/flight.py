@@ -206,6 +206,9 @@ class Flight:
             iterator = stream()
             async for chunk in iterator:
                 self.publish(chunk)
+                # Let the readers run now: when the next events are already buffered, the iterator
+                # would otherwise decode them all before any reader sees the first chunk.
+                await asyncio.sleep(0)
             # Committing writes to the store (SQLite, Redis): off the event loop, like any blocking call.
             await asyncio.to_thread(self.finish)
         except asyncio.CancelledError:

@@ -82,7 +82,18 @@ class OpenAIProvider:
         start = time.perf_counter()
         decoder = _Decoder(start)
         try:
-            events = self.client().chat.completions.create(**_body(request))
+            import openai
+            from openai.types.chat import ChatCompletionChunk
+
+            # The SDK's own request path (retries, timeouts, errors, SSE decoding) without its
+            # per-call parameter transform: the body is already validated and plain JSON.
+            events = self.client().post(
+                "/chat/completions",
+                body=_body(request),
+                cast_to=ChatCompletionChunk,
+                stream=True,
+                stream_cls=openai.Stream[ChatCompletionChunk],
+            )
             with events:
                 for event in events:
                     chunk = decoder.feed(event)
@@ -98,7 +109,16 @@ class OpenAIProvider:
         start = time.perf_counter()
         decoder = _Decoder(start)
         try:
-            events = await self.aclient().chat.completions.create(**_body(request))
+            import openai
+            from openai.types.chat import ChatCompletionChunk
+
+            events = await self.aclient().post(
+                "/chat/completions",
+                body=_body(request),
+                cast_to=ChatCompletionChunk,
+                stream=True,
+                stream_cls=openai.AsyncStream[ChatCompletionChunk],
+            )
             async with events:
                 async for event in events:
                     chunk = decoder.feed(event)
