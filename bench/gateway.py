@@ -303,3 +303,52 @@ def _p90(values: list[float]) -> float:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def replica_throughput(redis_url: str, seconds: int = 8, connections: int = 32) -> None:
+    """Cached-hit throughput of one, then two `prosa serve` replicas (one worker each) on one Redis.
+
+    Called by bench/redis.py. With two replicas, one wrk per replica runs at once (half the
+    connections each) and their req/s add up: what a load balancer in front of them would see.
+    """
+    if shutil.which("wrk") is None:
+        print("gateway replicas: wrk is not installed (apt-get install -y wrk); skipped")
+        return
+    home = tempfile.mkdtemp(prefix="prosa-bench-replicas-")
+    env = {**os.environ, "PROSA_CACHE_DIR": f"{home}/cache", "PROSA_CONFIG_DIR": f"{home}/config",
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    upstream = start_module("tests.servers.scripted_upstream")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        ports = [free_port(), free_port()]
+        for port in ports:
+            procs.append(start(
+                [sys.executable, "-m", "prosa.cli.main", "serve", "--port", str(port), "--workers", "1",
+                 "--upstream", upstream.base_url, "--cache", redis_url],
+                env, f"http://127.0.0.1:{port}/healthz",
+            ))  # fmt: skip
+        for port in ports:  # one miss on the first replica; a hit everywhere after
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+            conn.request(
+                "POST", "/v1/chat/completions", json.dumps(QUESTION), {"Content-Type": "application/json"}
+            )
+            conn.getresponse().read()
+        urls = [f"http://127.0.0.1:{p}/v1/chat/completions" for p in ports]
+        one = wrk(urls[0], QUESTION, seconds, connections)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            both = list(pool.map(lambda u: wrk(u, QUESTION, seconds, connections // 2), urls))
+        total = sum(r["rps"] for r in both)
+        print(f"gateway cached hits on Redis, {connections} connections, {seconds}s per run")
+        print(f"  one replica   {one['rps']:9.0f} req/s  p50 {one['p50']:.2f} ms  p99 {one['p99']:.2f} ms")
+        print(
+            f"  two replicas  {total:9.0f} req/s  p99 {max(r['p99'] for r in both):.2f} ms  "
+            f"({total / one['rps']:.2f}x one replica; 2 cores shared by both replicas, Redis and wrk)"
+        )
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
+        upstream.stop()
