@@ -52,15 +52,10 @@ def _once(fn: Callable[[], None]) -> Callable[[], None]:
     return call
 
 
-class ChatStream:
-    """An answer being written. Iterate it for chunks; ``reply`` is the whole answer afterwards.
+class _StreamBase:
+    """What both stream kinds share: the collector, the reply once complete, the close hook."""
 
-    Reading ``reply`` before the end reads the rest first. ``close()`` (or leaving a ``with`` block)
-    stops early: the model stops generating and nothing is cached.
-    """
-
-    def __init__(self, chunks: Iterator[Chunk], collector: _Collector, on_close: Callable[[], None]) -> None:
-        self._chunks = chunks
+    def __init__(self, collector: _Collector, on_close: Callable[[], None]) -> None:
         self._collector = collector
         self._on_close = _once(on_close)
         self._reply: Reply | None = None
@@ -78,6 +73,23 @@ class ChatStream:
     def provider(self) -> str:
         return self._collector.provider
 
+    def _finish(self) -> None:
+        if self._reply is None:
+            self._reply = self._collector.reply()
+            self._on_close()
+
+
+class ChatStream(_StreamBase):
+    """An answer being written. Iterate it for chunks; ``reply`` is the whole answer afterwards.
+
+    Reading ``reply`` before the end reads the rest first. ``close()`` (or leaving a ``with`` block)
+    stops early: the model stops generating and nothing is cached.
+    """
+
+    def __init__(self, chunks: Iterator[Chunk], collector: _Collector, on_close: Callable[[], None]) -> None:
+        super().__init__(collector, on_close)
+        self._chunks = chunks
+
     def __iter__(self) -> Iterator[Chunk]:
         return self
 
@@ -92,11 +104,6 @@ class ChatStream:
             raise
         self._collector.add(chunk)
         return chunk
-
-    def _finish(self) -> None:
-        if self._reply is None:
-            self._reply = self._collector.reply()
-            self._on_close()
 
     @property
     def reply(self) -> Reply:
@@ -130,7 +137,7 @@ class ChatStream:
             pass
 
 
-class AsyncChatStream:
+class AsyncChatStream(_StreamBase):
     """The async twin of :class:`ChatStream`: ``async for chunk in stream``, then ``stream.reply``."""
 
     def __init__(
@@ -140,19 +147,6 @@ class AsyncChatStream:
         self._collector = collector
         self._on_close = _once(on_close)
         self._reply: Reply | None = None
-
-    @property
-    def cached(self) -> bool | str:
-        return self._collector.cached
-
-    @property
-    def model(self) -> str:
-        """The model answering, known before the first chunk."""
-        return self._collector.model
-
-    @property
-    def provider(self) -> str:
-        return self._collector.provider
 
     def __aiter__(self) -> AsyncIterator[Chunk]:
         return self
@@ -168,11 +162,6 @@ class AsyncChatStream:
             raise
         self._collector.add(chunk)
         return chunk
-
-    def _finish(self) -> None:
-        if self._reply is None:
-            self._reply = self._collector.reply()
-            self._on_close()
 
     @property
     def reply(self) -> Reply:
