@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import pty
 import select
 import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
@@ -17,21 +15,25 @@ def spawn_on_pty(*args: str) -> tuple[subprocess.Popen[bytes], int]:
     """Run prosa with a pty as its controlling terminal, so Ctrl-C typed there is a real SIGINT."""
     master, slave = pty.openpty()
     exe = Path(sys.executable).parent / "prosa"
+    # util-linux's setsid makes the pty the controlling terminal; a preexec_fn could do it too, but
+    # running Python between fork and exec in a threaded test process can deadlock the child.
     proc = subprocess.Popen(
-        [str(exe), *args],
+        ["setsid", "--ctty", "--wait", str(exe), *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        start_new_session=True,
-        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
         env={**os.environ, "OPENAI_API_KEY": "k"},
     )
     os.close(slave)
     return proc, master
 
 
+_pending: dict[int, bytes] = {}
+
+
 def read_until(fd: int, needle: bytes, timeout: float = 30) -> bytes:
-    out = b""
+    """Everything up to and including ``needle``; what was read past it is kept for the next call."""
+    out = _pending.pop(fd, b"")
     deadline = time.monotonic() + timeout
     while needle not in out:
         if time.monotonic() > deadline:
@@ -42,7 +44,9 @@ def read_until(fd: int, needle: bytes, timeout: float = 30) -> bytes:
                 out += os.read(fd, 4096)
             except OSError:
                 break
-    return out
+    end = out.find(needle) + len(needle)
+    _pending[fd] = out[end:]
+    return out[:end]
 
 
 def test_ctrl_c_stops_the_answer_and_keeps_the_conversation(scripted_upstream):
@@ -63,6 +67,7 @@ def test_ctrl_c_stops_the_answer_and_keeps_the_conversation(scripted_upstream):
     finally:
         proc.kill()
         os.close(fd)
+        _pending.pop(fd, None)
 
 
 def test_ctrl_c_mid_answer_keeps_the_session(scripted_upstream):
@@ -79,3 +84,4 @@ def test_ctrl_c_mid_answer_keeps_the_session(scripted_upstream):
     finally:
         proc.kill()
         os.close(fd)
+        _pending.pop(fd, None)
