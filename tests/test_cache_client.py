@@ -270,3 +270,16 @@ def test_cache_dir_that_cannot_be_created(scripted_upstream, tmp_path, caplog):
         client = scripted(scripted_upstream, str(blocker / "cache.db"))
         assert client.chat("q", model="ok").text
     assert any(str(blocker) in r.getMessage() for r in caplog.records)
+
+
+def test_paced_replay_keeps_the_original_rhythm(scripted_upstream):
+    client = scripted(scripted_upstream, MemoryStore())
+    live = list(client.chat("paced", model="drip", stream=True))
+    start = time.perf_counter()
+    paced = list(client.chat("paced", model="drip", stream=True, pace=True))
+    elapsed_ms = (time.perf_counter() - start) * 1000
+    assert [c.text for c in paced] == [c.text for c in live]
+    # Each chunk is released no sooner than it first arrived (a lower bound set by sleeps, not a speed claim).
+    assert elapsed_ms >= paced[-1].offset_ms > paced[0].offset_ms
+    instant = list(client.chat("paced", model="drip", stream=True))
+    assert [c.text for c in instant] == [c.text for c in live]

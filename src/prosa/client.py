@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, overload
 
 from ._record import Record
 from .cache.cache import ResponseCache, open_cache
 from .cache.entry import Entry
 from .cache.flight import Flight, shared_flight
+from .cache.replay import areplay, replay
 from .config import DEFAULT_OPENAI_MODEL, Settings, load_settings
 from .errors import InvalidRequest
 from .providers.base import Provider
@@ -284,34 +285,6 @@ def _params(
     }
 
 
-def _replay(entry: Entry, pace: bool) -> Iterator[Chunk]:
-    chunks = entry.chunks()
-    if not pace:
-        return iter(chunks)
-
-    def paced() -> Iterator[Chunk]:
-        start = time.perf_counter()
-        for chunk in chunks:
-            wait = chunk.offset_ms / 1000 - (time.perf_counter() - start)
-            if wait > 0:
-                time.sleep(wait)
-            yield chunk
-
-    return paced()
-
-
-async def _areplay(entry: Entry, pace: bool) -> AsyncIterator[Chunk]:
-    import asyncio
-
-    start = time.perf_counter()
-    for chunk in entry.chunks():
-        if pace:
-            wait = chunk.offset_ms / 1000 - (time.perf_counter() - start)
-            if wait > 0:
-                await asyncio.sleep(wait)
-        yield chunk
-
-
 class Client(_Base):
     """Ask a model, synchronously.
 
@@ -364,7 +337,7 @@ class Client(_Base):
         if entry is not None and not stream:
             return self.cached_reply(call, entry)
         if entry is not None:
-            result = ChatStream(_replay(entry, pace and stream), self.collector(call, True), _nothing)
+            result = ChatStream(replay(entry, pace and stream), self.collector(call, True), _nothing)
         else:
             flight, new = self.flight(call, refresh)
             if new:
@@ -415,7 +388,7 @@ class AsyncClient(_Base):
         if entry is not None and not stream:
             return self.cached_reply(call, entry)
         if entry is not None:
-            result = AsyncChatStream(_areplay(entry, pace and stream), self.collector(call, True), _nothing)
+            result = AsyncChatStream(areplay(entry, pace and stream), self.collector(call, True), _nothing)
         else:
             flight, new = self.flight(call, refresh)
             if new:
