@@ -105,7 +105,7 @@ def _cache_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--cache",
         metavar="STORE",
-        help="memory, sqlite (default: the file in the user cache dir), a .db PATH, or off",
+        help="memory, sqlite (default: the file in the user cache dir), a .db PATH, redis://HOST:PORT/DB, or off",
     )
     g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     g.add_argument(
@@ -238,7 +238,7 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     cache.add_argument(
         "--cache",
         metavar="STORE",
-        help="memory, sqlite (default: the file in the user cache dir) or a .db PATH",
+        help="memory, sqlite (default: the file in the user cache dir), a .db PATH or redis://HOST:PORT/DB",
     )
     cs = cache.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
     stats = cs.add_parser("stats", help="hits, misses, tokens and money saved")
@@ -305,7 +305,9 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     serve.add_argument("--port", type=_int, default=8000, help="port (default 8000)")
     serve.add_argument("--upstream", metavar="URL", help="OpenAI-compatible server for non-local models")
     serve.add_argument(
-        "--cache", metavar="STORE", help="memory, sqlite (default: the CLI's file), a .db PATH, or off"
+        "--cache",
+        metavar="STORE",
+        help="memory, sqlite (default: the CLI's file), a .db PATH, redis://HOST:PORT/DB, or off",
     )
     serve.add_argument(
         "--api-key",
