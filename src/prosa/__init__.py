@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._lazy import lazy_exports
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -31,16 +33,4 @@ _WHERE = {
     "ChatStream": "stream",
 }
 
-
-def __getattr__(name: str) -> object:
-    # Public names load on first use, so `prosa --version` and a cache hit import only what they need.
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'prosa' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f".{module}", __name__), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

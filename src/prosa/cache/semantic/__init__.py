@@ -10,7 +10,7 @@ Importing this package imports nothing heavy; numpy and the model load when sema
 
 from __future__ import annotations
 
-from typing import Any
+from ..._lazy import lazy_exports
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -41,11 +41,4 @@ _WHERE = {
     "veto": "guards",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'prosa.cache.semantic' has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)
