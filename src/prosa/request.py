@@ -35,21 +35,6 @@ class Message(NamedTuple):
 class ChatRequest(Record):
     """A validated chat request. Build it with :meth:`ChatRequest.build`; treat it as immutable."""
 
-    __slots__ = (
-        "messages",
-        "model",
-        "temperature",
-        "max_tokens",
-        "top_p",
-        "stop",
-        "seed",
-        "presence_penalty",
-        "frequency_penalty",
-        "response_format",
-        "tools",
-        "_canonical",
-    )
-
     # Parameters that can change the output, in canonical order. Everything here is in the cache key.
     PARAMS = (
         "temperature",
@@ -62,6 +47,7 @@ class ChatRequest(Record):
         "response_format",
         "tools",
     )
+    __slots__ = ("messages", "model", *PARAMS, "_canonical")
 
     def __init__(
         self,

@@ -17,18 +17,11 @@ from typing import Any
 
 from ..errors import InvalidRequest
 from ..reply import Usage
+from ..request import ChatRequest
 
-# Output-changing parameters taken from the body as they are (ChatRequest validates them).
-PARAMS = (
-    "temperature",
-    "top_p",
-    "stop",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
-    "response_format",
-    "tools",
-)
+# Output-changing parameters taken from the body as they are (ChatRequest validates them);
+# max_tokens is read apart, because newer clients send it as max_completion_tokens.
+PARAMS = tuple(name for name in ChatRequest.PARAMS if name != "max_tokens")
 DONE = b"data: [DONE]\n\n"
 
 # ASCII-only JSON (non-ASCII as \u escapes): always valid UTF-8, even for a lone surrogate from upstream.
