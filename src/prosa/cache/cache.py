@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CacheError, ConfigError
 from ..reply import Chunk
 from ..request import ChatRequest
-from .entry import Entry
+from .entry import Entry, read_entry
 from .key import cache_key
 
 if TYPE_CHECKING:
@@ -74,9 +74,8 @@ class ResponseCache:
         memo = self._decoded.get(key)
         if memo is not None and memo[0] == raw:
             return memo[1]
-        try:
-            entry = Entry.decode(raw)
-        except (ValueError, KeyError, TypeError, IndexError):
+        entry = read_entry(raw)
+        if entry is None:
             log.warning("cache entry %s is malformed; dropping it", key[:12])
             self._safely(self.store.delete, key)
             return None
@@ -88,12 +87,7 @@ class ResponseCache:
     def lookup_entry(self, key: str) -> Entry | None:
         """Read an entry without counting it as a hit or a miss (for tooling)."""
         raw = self.store.get(key)
-        if raw is None:
-            return None
-        try:
-            return Entry.decode(raw)
-        except (ValueError, KeyError, TypeError, IndexError):
-            return None
+        return None if raw is None else read_entry(raw)
 
     def save(self, key: str, chunks: list[Chunk], model: str, provider: str, request: ChatRequest) -> None:
         question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")

@@ -109,3 +109,11 @@ class Entry(Record):
             created=time.time(),
             question=question[:200],
         )
+
+
+def read_entry(raw: bytes) -> Entry | None:
+    """The entry in ``raw``, or None when it is malformed (or not a prosa entry at all)."""
+    try:
+        return Entry.decode(raw)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None

@@ -101,16 +101,19 @@ class _Described:
 
 def _describe(cache: Any, key: str) -> _Described | None:
     """Read an entry for display only: plain JSON, never an object named by the data."""
+    from ..cache.entry import read_entry
     from ..reply import Usage
 
-    entry = cache.lookup_entry(key)
+    raw = cache.store.get(key)  # read once: a prosa entry, or a LangChain one
+    if raw is None:
+        return None
+    entry = read_entry(raw)
     if entry is not None:
         return _Described(
             entry.model, entry.provider, entry.question, entry.texts, entry.usage, entry.finish_reason
         )
-    raw = cache.store.get(key)
     try:
-        data = json.loads(raw) if raw else None
+        data = json.loads(raw)
         if not isinstance(data, dict) or data.get("v") != "lc1":
             return None
         texts = [str(g.get("text", "")) for g in data.get("g", []) if isinstance(g, dict)]
