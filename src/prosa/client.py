@@ -339,13 +339,18 @@ class Client(_Base):
         if entry is not None:
             result = ChatStream(replay(entry, pace and stream), self.collector(call, True), _nothing)
         else:
-            flight, new = self.flight(call, refresh)
-            if new:
-                flight.start_thread(lambda: call.provider.stream(call.request))
-            result = ChatStream(flight.follow(), self.collector(call, False), flight.leave)
+            result = self.ask_model(call, refresh)
         if stream:
             return result
         return result.reply
+
+    def ask_model(self, call: Call, refresh: bool = False) -> ChatStream:
+        """The model's answer to a prepared call that missed the cache: a new upstream call, or the
+        identical one already in flight (single-flight), recorded for the cache as it streams."""
+        flight, new = self.flight(call, refresh)
+        if new:
+            flight.start_thread(lambda: call.provider.stream(call.request))
+        return ChatStream(flight.follow(), self.collector(call, False), flight.leave)
 
 
 class AsyncClient(_Base):
@@ -390,13 +395,17 @@ class AsyncClient(_Base):
         if entry is not None:
             result = AsyncChatStream(areplay(entry, pace and stream), self.collector(call, True), _nothing)
         else:
-            flight, new = self.flight(call, refresh)
-            if new:
-                flight.start_task(lambda: call.provider.astream(call.request))
-            result = AsyncChatStream(flight.afollow(), self.collector(call, False), flight.leave)
+            result = self.ask_model(call, refresh)
         if stream:
             return result
         return await result.collect()
+
+    def ask_model(self, call: Call, refresh: bool = False) -> AsyncChatStream:
+        """The async twin of :meth:`Client.ask_model` (the gateway calls it for its misses)."""
+        flight, new = self.flight(call, refresh)
+        if new:
+            flight.start_task(lambda: call.provider.astream(call.request))
+        return AsyncChatStream(flight.afollow(), self.collector(call, False), flight.leave)
 
     async def aclose(self) -> None:
         self.close()

@@ -187,11 +187,7 @@ class Gateway:
         call.start = time.perf_counter()
         state = "miss" if call.key is not None else "bypass"
         metrics.cache[state] += 1
-        # From here on, exactly what AsyncClient.chat does on a miss.
-        flight, new = client.flight(call, refresh)
-        if new:
-            flight.start_task(lambda: call.provider.astream(call.request))
-        stream = AsyncChatStream(flight.afollow(), client.collector(call, False), flight.leave)
+        stream = client.ask_model(call, refresh)  # the same miss path as AsyncClient.chat
         headers = {"x-prosa-cache": state}
         if not args.stream:
             reply = await self._until_disconnect(stream.collect(), receive)
