@@ -25,23 +25,12 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
+from bench._common import per_call_us  # noqa: E402  (the shared timing loop)
+
 PROMPT = "What is the capital of France? Answer in one word."
-
-
-def timed(fn: Callable[[], Any], n: int) -> list[float]:
-    """Microseconds per call, one sample per call."""
-    out = []
-    clock = time.perf_counter_ns
-    for _ in range(n):
-        t = clock()
-        fn()
-        out.append((clock() - t) / 1000)
-    return out
 
 
 def main() -> int:
@@ -96,10 +85,14 @@ def main() -> int:
         for _ in range(args.rounds):
             for name, cache in caches.items():
                 set_llm_cache(cache)
-                timed(lambda: llm.invoke(PROMPT), 50)  # warm this cache's path again after the others
+                per_call_us(
+                    lambda: llm.invoke(PROMPT), 50, warmup=0
+                )  # warm this cache's path again after the others
                 gc.collect()
-                invoke[name] += timed(lambda: llm.invoke(PROMPT), args.per_round)
-                lookup[name] += timed(lambda c=cache: c.lookup(prompt, llm_string), args.per_round)
+                invoke[name] += per_call_us(lambda: llm.invoke(PROMPT), args.per_round, warmup=0)
+                lookup[name] += per_call_us(
+                    lambda c=cache: c.lookup(prompt, llm_string), args.per_round, warmup=0
+                )
         calls = server.count() - before
     finally:
         set_llm_cache(None)

@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tests.servers.gateway_proc import Gateway, sse_events, start_gateway, wait_until
+from tests.servers.gateway_proc import Gateway, answer_text, start_gateway, wait_until
 from tests.support import UPSTREAM_KEY
 
 
@@ -128,14 +128,7 @@ def test_concurrent_identical_requests_make_one_upstream_call(gw, llama_upstream
         stream = i % 2 == 0
         r = httpx.post(gw.chat_url, json={**body, "stream": stream}, timeout=60)
         assert r.status_code == 200, r.text
-        if stream:
-            text = "".join(
-                e["choices"][0]["delta"].get("content") or ""
-                for e in sse_events(r.text.splitlines())
-                if e["choices"]
-            )
-        else:
-            text = r.json()["choices"][0]["message"]["content"]
+        text = answer_text(r)
         return r.headers["x-prosa-cache"], text
 
     before = llama_upstream.count()

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.servers.gateway_proc import Gateway, sse_events, start_gateway, wait_until
+from tests.servers.gateway_proc import Gateway, answer_text, sse_events, start_gateway, wait_until
 
 MAX_BODY = 4000
 
@@ -199,14 +199,7 @@ def test_concurrent_clients_get_their_own_answers(gw):
     def ask(i: int) -> tuple[int, str, str]:
         stream = i % 2 == 1
         r = httpx.post(gw.chat_url, json=body("echo", questions[i], stream=stream), timeout=30)
-        if stream:
-            text = "".join(
-                e["choices"][0]["delta"].get("content") or ""
-                for e in sse_events(r.text.splitlines())
-                if e["choices"]
-            )
-        else:
-            text = r.json()["choices"][0]["message"]["content"]
+        text = answer_text(r)
         return r.status_code, r.headers["x-prosa-cache"], text
 
     with ThreadPoolExecutor(12) as pool:

@@ -10,8 +10,9 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from tests.support import ROOT, free_port, wait_http
+from tests.support import ROOT, free_port, stop_process, wait_http
 
 # Ambient settings that would leak into a gateway from the developer's environment.
 AMBIENT = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PROSA_CACHE", "PROSA_MODEL", "PROSA_LOCAL_MODEL",
@@ -39,12 +40,7 @@ class Gateway:
         return 0.0
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc)
 
 
 def start_gateway(home: Path, *args: str, env: dict[str, str] | None = None, config: str = "") -> Gateway:
@@ -92,3 +88,11 @@ def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "co
 def sse_events(lines: list[str]) -> list[dict]:
     """The JSON events of an SSE body (without the final [DONE])."""
     return [json.loads(line[6:]) for line in lines if line.startswith("data: {")]
+
+
+def answer_text(response: Any) -> str:
+    """The answer's text from a chat completion response, whole (JSON) or streamed (SSE)."""
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        events = sse_events(response.text.splitlines())
+        return "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"])
+    return str(response.json()["choices"][0]["message"]["content"])
