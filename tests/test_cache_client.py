@@ -55,8 +55,11 @@ def test_stream_replay_is_identical_chunk_for_chunk():
     assert replay_stream.reply.cached is True
     assert [c.text for c in replay] == [c.text for c in live]
     assert len(replay) == len(live) > 3
-    assert replay[-1].finish_reason == live[-1].finish_reason
-    assert [c.finish_reason for c in replay[:-1]] == [None] * (len(replay) - 1)
+    assert [c.data for c in replay] == [c.data for c in live]  # every field of every chunk
+    # The finish chunk, then the usage chunk (no choices), as OpenAI streams with include_usage.
+    assert replay[-2].finish_reason == live[-2].finish_reason is not None
+    assert [c.finish_reason for c in replay[:-2]] == [None] * (len(replay) - 2)
+    assert replay[-1].usage is not None and replay[-1].data["choices"] == []
 
 
 def test_stream_and_whole_share_entries_both_ways(scripted_upstream):
@@ -64,7 +67,7 @@ def test_stream_and_whole_share_entries_both_ways(scripted_upstream):
     before = scripted_upstream.count()
     whole = client.chat("a", model="ok")
     streamed = client.chat("a", model="ok", stream=True)
-    assert streamed.cached and [c.text for c in streamed] == ["one", " two", " three", " four", " five", ""]
+    assert streamed.cached and [c.text for c in streamed] == ["one", " two", " three", " four", " five", "", ""]
     live = list(client.chat("b", model="ok", stream=True))
     later = client.chat("b", model="ok")
     assert later.cached and later.text == "".join(c.text for c in live) == whole.text
@@ -164,7 +167,7 @@ def test_single_flight_threads_one_upstream_call(scripted_upstream):
     for t in threads:
         t.join(30)
     assert scripted_upstream.count() - before == 1
-    assert len(results) == 8 and len({r.text for r in results}) == 1 and results[0].chunks == 21
+    assert len(results) == 8 and len({r.text for r in results}) == 1 and results[0].chunks == 22  # 20 words, the finish, the usage
 
 
 def test_single_flight_async_one_upstream_call(scripted_upstream):

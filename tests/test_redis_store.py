@@ -80,7 +80,7 @@ def test_hit_across_clients_stream_chunk_for_chunk(redis_url, scripted_upstream)
     replay_stream = client().chat("shared", model="drip", stream=True)
     replay = list(replay_stream)
     assert replay_stream.reply.cached
-    assert [c.text for c in replay] == [c.text for c in live] and len(replay) == 21
+    assert [c.text for c in replay] == [c.text for c in live] and len(replay) == 22
     assert scripted_upstream.count() - before == 1
 
 

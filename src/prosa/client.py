@@ -8,31 +8,32 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any, Literal, overload
 
 from ._record import Record
-from .cache.cache import ResponseCache, open_cache
+from .cache.cache import Hit, ResponseCache, open_cache
 from .cache.entry import Entry
 from .cache.flight import Flight, shared_flight
 from .cache.replay import areplay, replay
 from .config import DEFAULT_OPENAI_MODEL, Settings, load_settings
 from .errors import InvalidRequest
 from .providers.base import Provider
-from .reply import Chunk, Reply, Usage
+from .reply import Chunk, Reply
 from .request import LOCAL_MODEL_NAMES, ChatRequest, PromptInput
-from .stream import AsyncChatStream, ChatStream, _Collector
+from .stream import AsyncChatStream, ChatStream, Collector, reply_of
 
 _UNSET: Any = object()
 _noticed = False
 
 
 class Call(Record):
-    """One request on its way: the validated request, who answers it, and what the cache may do."""
+    """One request on its way: the validated request, who answers it, and what the cache may do.
 
-    # semantic: the question's probe when the semantic cache looked (reused to index the answer);
-    # similarity: set on a semantic hit, whose key is then the key of the entry served.
-    __slots__ = ("request", "provider", "model_name", "key", "save", "start", "semantic", "similarity")
+    Nothing changes a Call once prepared (the gateway reuses one for every repeat of a body): a
+    lookup returns its :class:`Hit` instead."""
+
+    __slots__ = ("request", "provider", "model_name", "key", "save", "start")
 
     def __init__(
         self,
@@ -49,8 +50,6 @@ class Call(Record):
         self.key = key
         self.save = save
         self.start = start
-        self.semantic: Any = None
-        self.similarity: float | None = None
 
 
 class _Base:
@@ -159,18 +158,22 @@ class _Base:
                 cache.count("bypasses")
         return Call(request, provider, provider.model_name(request), key, save, start)
 
-    def hit(self, call: Call, refresh: bool) -> Entry | None:
+    def hit(self, call: Call, refresh: bool) -> Hit | None:
+        """The cached answer for this call: an exact hit, else a semantic one (when enabled), else None."""
         if call.key is None or refresh:
             return None
-        assert self.cache is not None
-        entry = self.cache.lookup(call.key)
+        cache = self.cache
+        assert cache is not None
+        entry = cache.lookup(call.key)
         if entry is not None:
-            self.cache.count_hit(entry)
-        elif self.semantic is not None and (entry := self.semantic.lookup(call)) is not None:
-            self.cache.count_hit(entry)  # a semantic hit: exact match was tried first and missed
+            cache.count_hit(entry)
+            return Hit(entry, call.key)
+        found = self.semantic.lookup(call) if self.semantic is not None else None
+        if found is not None:
+            cache.count_hit(found.entry)  # a semantic hit: exact match was tried first and missed
         else:
-            self.cache.count("misses")
-        return entry
+            cache.count("misses")
+        return found
 
     def flight(self, call: Call, refresh: bool) -> tuple[Flight, bool]:
         """The flight answering this call: an identical one already in progress, or a new one."""
@@ -186,7 +189,7 @@ class _Base:
                 def on_complete(chunks: list[Chunk]) -> None:
                     cache.save(key, chunks, call.model_name, call.provider.kind, call.request)
                     if semantic is not None:
-                        semantic.remember(call, key)
+                        semantic.remember(call, key)  # the question's vector is memoised since the lookup
 
                 if not refresh and getattr(cache.store, "supports_locks", False):
 
@@ -201,29 +204,18 @@ class _Base:
             return flight, True
         return shared_flight((cache.url, call.key), make)
 
-    def cached_reply(self, call: Call, entry: Entry) -> Reply:
+    def cached_reply(self, call: Call, hit: Hit) -> Reply:
         """A whole answer straight from an entry: the hot path of a non-streaming hit makes no chunks."""
-        return Reply(
-            text=entry.text,
-            model=call.model_name,
-            provider=call.provider.kind,
-            finish_reason=entry.finish_reason,
-            usage=Usage(entry.usage.prompt_tokens, entry.usage.completion_tokens),
-            cached=True if call.similarity is None else "semantic",
-            latency_ms=(time.perf_counter() - call.start) * 1000,
-            chunks=len(entry.texts),
-            key=call.key,
-            similarity=call.similarity,
-        )
+        entry = hit.entry
+        return reply_of(
+            entry.completion, call.model_name, call.provider.kind, hit.cached, call.start, len(entry.records),
+            hit.key, hit.similarity,
+        )  # fmt: skip
 
-    def collector(self, call: Call, cached: bool) -> _Collector:
-        if cached and call.similarity is not None:
-            from .cache.semantic.cache import SemanticCollector
-
-            return SemanticCollector(
-                call.model_name, call.provider.kind, call.key, call.start, call.similarity
-            )
-        return _Collector(call.model_name, call.provider.kind, cached, call.key, call.start)
+    def collector(self, call: Call, hit: Hit | None) -> Collector:
+        if hit is None:
+            return Collector(call.model_name, call.provider.kind, False, call.key, call.start)
+        return Collector(call.model_name, call.provider.kind, hit.cached, hit.key, call.start, hit.similarity)
 
     def list_models(self) -> list[str]:
         """The local model, and the models of the OpenAI-compatible server when one is configured."""
@@ -259,32 +251,6 @@ def _open_semantic(cache: ResponseCache | None, settings: Settings, option: Any)
     return None if policy is None else SemanticCache(cache, policy, settings)
 
 
-def _params(
-    system: str | None,
-    temperature: float | None,
-    max_tokens: int | None,
-    top_p: float | None,
-    stop: str | Sequence[str] | None,
-    seed: int | None,
-    presence_penalty: float | None,
-    frequency_penalty: float | None,
-    response_format: Mapping[str, Any] | None,
-    tools: Sequence[Mapping[str, Any]] | None,
-) -> dict[str, Any]:
-    return {
-        "system": system,
-        "temperature": temperature,
-        "max_tokens": max_tokens,
-        "top_p": top_p,
-        "stop": stop,
-        "seed": seed,
-        "presence_penalty": presence_penalty,
-        "frequency_penalty": frequency_penalty,
-        "response_format": response_format,
-        "tools": tools,
-    }
-
-
 class Client(_Base):
     """Ask a model, synchronously.
 
@@ -304,22 +270,19 @@ class Client(_Base):
         system: str | None = None,
         model: str | None = None,
         stream: bool = False,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        seed: int | None = None,
-        presence_penalty: float | None = None,
-        frequency_penalty: float | None = None,
-        response_format: Mapping[str, Any] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
         refresh: bool = False,
         use_cache: bool = True,
         pace: bool = False,
         persona: Any = None,
         data: Any = None,
+        **params: Any,
     ) -> Reply | ChatStream:
-        """Ask a question (a string) or continue a conversation (a list of role/content messages).
+        """Ask a question (a string) or continue a conversation (a list of messages).
+
+        Messages are mappings with every role and field of the Chat Completions API (content parts,
+        assistant ``tool_calls``, ``tool`` results...) or a previous :class:`Reply`. Any other keyword
+        is a request field sent as given and keyed: ``temperature``, ``max_tokens``, ``tools``,
+        ``tool_choice``, ``n``, ``logprobs``, ``response_format``, or a server's own (``top_k``...).
 
         ``stream=True`` returns a :class:`ChatStream` of chunks as they are written. ``refresh=True``
         asks the model again and overwrites the cached answer; ``use_cache=False`` bypasses the cache;
@@ -328,16 +291,14 @@ class Client(_Base):
         override; ``data`` (paths, :mod:`prosa.grounding` sources, knowledge bases) is put in the system
         message within the model's context window, labelled for citation.
         """
-        params = _params(
-            system, temperature, max_tokens, top_p, stop, seed, presence_penalty, frequency_penalty,
-            response_format, tools,
-        )  # fmt: skip
+        if system is not None:
+            params["system"] = system
         call = self.prepare(prompt, model, params, refresh, use_cache, persona=persona, data=data)
-        entry = self.hit(call, refresh)
-        if entry is not None and not stream:
-            return self.cached_reply(call, entry)
-        if entry is not None:
-            result = ChatStream(replay(entry, pace and stream), self.collector(call, True), _nothing)
+        hit = self.hit(call, refresh)
+        if hit is not None and not stream:
+            return self.cached_reply(call, hit)
+        if hit is not None:
+            result = ChatStream(replay(hit.entry, pace and stream), self.collector(call, hit), _nothing)
         else:
             result = self.ask_model(call, refresh)
         if stream:
@@ -350,7 +311,7 @@ class Client(_Base):
         flight, new = self.flight(call, refresh)
         if new:
             flight.start_thread(lambda: call.provider.stream(call.request))
-        return ChatStream(flight.follow(), self.collector(call, False), flight.leave)
+        return ChatStream(flight.follow(), self.collector(call, None), flight.leave)
 
 
 class AsyncClient(_Base):
@@ -368,32 +329,22 @@ class AsyncClient(_Base):
         system: str | None = None,
         model: str | None = None,
         stream: bool = False,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        seed: int | None = None,
-        presence_penalty: float | None = None,
-        frequency_penalty: float | None = None,
-        response_format: Mapping[str, Any] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
         refresh: bool = False,
         use_cache: bool = True,
         pace: bool = False,
         persona: Any = None,
         data: Any = None,
+        **params: Any,
     ) -> Reply | AsyncChatStream:
         """Same arguments as :meth:`Client.chat`; returns a Reply or an :class:`AsyncChatStream`."""
-        params = _params(
-            system, temperature, max_tokens, top_p, stop, seed, presence_penalty, frequency_penalty,
-            response_format, tools,
-        )  # fmt: skip
+        if system is not None:
+            params["system"] = system
         call = self.prepare(prompt, model, params, refresh, use_cache, persona=persona, data=data)
-        entry = self.hit(call, refresh)
-        if entry is not None and not stream:
-            return self.cached_reply(call, entry)
-        if entry is not None:
-            result = AsyncChatStream(areplay(entry, pace and stream), self.collector(call, True), _nothing)
+        hit = self.hit(call, refresh)
+        if hit is not None and not stream:
+            return self.cached_reply(call, hit)
+        if hit is not None:
+            result = AsyncChatStream(areplay(hit.entry, pace and stream), self.collector(call, hit), _nothing)
         else:
             result = self.ask_model(call, refresh)
         if stream:
@@ -405,7 +356,7 @@ class AsyncClient(_Base):
         flight, new = self.flight(call, refresh)
         if new:
             flight.start_task(lambda: call.provider.astream(call.request))
-        return AsyncChatStream(flight.afollow(), self.collector(call, False), flight.leave)
+        return AsyncChatStream(flight.afollow(), self.collector(call, None), flight.leave)
 
     async def aclose(self) -> None:
         self.close()

@@ -5,39 +5,51 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
+from .completion import assemble
 from .reply import Chunk, Reply, Usage
 
 
-class _Collector:
-    """Builds the Reply from the chunks that went by."""
+class Collector:
+    """Builds the Reply from the chunks that went by: their data, assembled into the whole completion."""
 
-    def __init__(self, model: str, provider: str, cached: bool, key: str | None, start: float) -> None:
-        self.parts: list[str] = []
-        self.finish: str | None = None
-        self.usage = Usage()
-        self.count = 0
+    def __init__(
+        self, model: str, provider: str, cached: bool | str, key: str | None, start: float,
+        similarity: float | None = None,
+    ) -> None:  # fmt: skip
+        self.data: list[dict] = []
         self.model, self.provider, self.cached, self.key, self.start = model, provider, cached, key, start
+        self.similarity = similarity
 
     def add(self, chunk: Chunk) -> None:
-        self.parts.append(chunk.text)
-        self.count += 1
-        if chunk.finish_reason is not None:
-            self.finish = chunk.finish_reason
-        if chunk.usage is not None:
-            self.usage = chunk.usage
+        self.data.append(chunk.data)
 
     def reply(self) -> Reply:
-        return Reply(
-            text="".join(self.parts),
-            model=self.model,
-            provider=self.provider,
-            finish_reason=self.finish,
-            usage=self.usage,
-            cached=self.cached,
-            latency_ms=(time.perf_counter() - self.start) * 1000,
-            chunks=self.count,
-            key=self.key,
-        )
+        return reply_of(
+            assemble(self.data), self.model, self.provider, self.cached, self.start, len(self.data), self.key,
+            self.similarity,
+        )  # fmt: skip
+
+
+def reply_of(
+    completion: dict, model: str, provider: str, cached: bool | str, start: float, chunks: int,
+    key: str | None, similarity: float | None = None,
+) -> Reply:  # fmt: skip
+    """The Reply for an assembled completion (a collected stream, or a cache entry's record)."""
+    choices = completion["choices"]
+    first = choices[0] if choices else None
+    return Reply(
+        text=(first["message"].get("content") or "") if first else "",
+        model=model,
+        provider=provider,
+        finish_reason=first["finish_reason"] if first else None,
+        usage=Usage.from_dict(completion.get("usage")),
+        cached=cached,
+        latency_ms=(time.perf_counter() - start) * 1000,
+        chunks=chunks,
+        key=key,
+        similarity=similarity,
+        completion=completion,
+    )
 
 
 def _once(fn: Callable[[], None]) -> Callable[[], None]:
@@ -55,7 +67,7 @@ def _once(fn: Callable[[], None]) -> Callable[[], None]:
 class _StreamBase:
     """What both stream kinds share: the collector, the reply once complete, the close hook."""
 
-    def __init__(self, collector: _Collector, on_close: Callable[[], None]) -> None:
+    def __init__(self, collector: Collector, on_close: Callable[[], None]) -> None:
         self._collector = collector
         self._on_close = _once(on_close)
         self._reply: Reply | None = None
@@ -86,7 +98,7 @@ class ChatStream(_StreamBase):
     stops early: the model stops generating and nothing is cached.
     """
 
-    def __init__(self, chunks: Iterator[Chunk], collector: _Collector, on_close: Callable[[], None]) -> None:
+    def __init__(self, chunks: Iterator[Chunk], collector: Collector, on_close: Callable[[], None]) -> None:
         super().__init__(collector, on_close)
         self._chunks = chunks
 
@@ -141,12 +153,10 @@ class AsyncChatStream(_StreamBase):
     """The async twin of :class:`ChatStream`: ``async for chunk in stream``, then ``stream.reply``."""
 
     def __init__(
-        self, chunks: AsyncIterator[Chunk], collector: _Collector, on_close: Callable[[], None]
+        self, chunks: AsyncIterator[Chunk], collector: Collector, on_close: Callable[[], None]
     ) -> None:
+        super().__init__(collector, on_close)
         self._chunks = chunks
-        self._collector = collector
-        self._on_close = _once(on_close)
-        self._reply: Reply | None = None
 
     def __aiter__(self) -> AsyncIterator[Chunk]:
         return self

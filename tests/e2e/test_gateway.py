@@ -62,14 +62,15 @@ def test_sdk_sync_stream_replays_the_same_chunk_sequence(gw, llama_upstream):
         assert raw.headers["content-type"].startswith("text/event-stream")
         events = list(raw.parse())
         assert all(e.object == "chat.completion.chunk" for e in events)
-        runs.append([(e.choices[0].delta.content, e.choices[0].finish_reason) if e.choices else ("usage", e.usage.total_tokens)
-                     for e in events])  # fmt: skip
+        runs.append([(e.choices[0].delta.content if e.choices else None, e.choices[0].finish_reason if e.choices else None,
+                      e.usage.total_tokens if e.usage else None) for e in events])  # fmt: skip
     assert llama_upstream.count() - before == 1
     miss, hit = runs
     assert miss == hit  # same count, same delta texts, same finish, same usage
-    assert miss[0] == ("", None)  # the role chunk
-    assert miss[-2][1] in ("stop", "length") and miss[-1][0] == "usage"
-    assert sum(1 for text, _ in miss if text) >= 2
+    assert miss[0][:2] == (None, None)  # the role chunk, as llama.cpp sends it (role, no content)
+    # One finish. llama.cpp's server sends no usage chunk even when asked: none is made up on replay.
+    assert [f for _, f, _ in miss if f] in (["stop"], ["length"]) and miss[-1][1] is not None
+    assert sum(1 for text, _, _ in miss if text) >= 2
 
 
 def test_sdk_async_stream_then_whole_share_one_entry(gw, llama_upstream):

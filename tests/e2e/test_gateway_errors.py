@@ -55,15 +55,28 @@ def assert_error(r: httpx.Response, status: int, param: str | None = None, conta
         ({"stop": ["a", "b", "c", "d", "e"]}, "stop", "stop accepts at most 4 strings"),
         ({"seed": "x"}, "seed", "seed must be an integer"),
         ({"presence_penalty": 3}, "presence_penalty", "between -2 and 2"),
-        ({"n": 2}, "n", "n must be 1"),
+        ({"n": 0}, "n", "n must be an integer from 1 to 128 (got 0)"),
+        ({"n": True}, "n", "n must be an integer from 1 to 128 (got True)"),
+        ({"n": 1.0}, "n", "n must be an integer from 1 to 128 (got 1.0)"),
+        ({"n": 129}, "n", "n must be an integer from 1 to 128"),
+        ({"tool_choice": "sometimes"}, "tool_choice", "tool_choice must be none, auto, required or an object"),
+        ({"logprobs": "yes"}, "logprobs", "logprobs must be true or false"),
+        ({"top_logprobs": 21}, "top_logprobs", "top_logprobs must be an integer from 0 to 20"),
+        ({"tools": [{"type": "function", "function": {}}]}, "tools[0].function.name", "must be a non-empty string"),
         ({"stream": "yes"}, "stream", "stream must be true or false"),
         ({"model": ""}, "model", "model is required"),
         ({"messages": []}, "messages", "messages is required"),
-        ({"messages": [{"role": "tool", "content": "x"}]}, "messages", "role must be one of system, user, assistant"),
-        ({"messages": [{"role": "user", "content": "  "}]}, "messages", "must not be empty"),
-        ({"messages": [{"role": "system", "content": "x"}]}, "messages", "at least one 'user' message"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
-         "messages", "only text content parts"),
+        ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role", "role must be one of system, developer"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id", "must be a non-empty string"),
+        ({"messages": [{"role": "user", "content": "  "}]}, "messages[0].content", "must not be empty"),
+        ({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": None}]},
+         "messages[1].content", "or tool_calls for an assistant turn"),
+        ({"messages": [{"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
+                        "function": {"name": "f"}}]}]}, "messages[0].tool_calls[0].function.arguments", "must be a string"),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]},
+         "messages[0].content[0].image_url.url", "must be a non-empty string"),
+        ({"messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+         "messages[0].content[0].type", "a system message takes text parts"),
     ],
 )  # fmt: skip
 def test_invalid_parameters_are_400_with_the_shared_validation_message(gw, change, param, message):
@@ -92,14 +105,14 @@ def test_malformed_bodies_are_4xx_never_500(gw, raw):
     assert_error(r, 400)
 
 
-def test_unknown_fields_are_ignored_and_openai_shapes_accepted(gw):
+def test_openai_shapes_reach_the_upstream_as_sent(gw):
     extra = {"user": "u1", "metadata": {"a": "b"}, "logprobs": False, "store": False, "n": 1,
              "stream_options": None, "max_completion_tokens": 50, "parallel_tool_calls": True}  # fmt: skip
     messages = [{"role": "developer", "content": "be brief"},
                 {"role": "user", "content": [{"type": "text", "text": "Hello "}, {"type": "text", "text": "there"}]}]  # fmt: skip
     r = httpx.post(gw.chat_url, json={"model": "echo", "messages": messages, **extra})
     assert r.status_code == 200, r.text
-    assert r.json()["choices"][0]["message"]["content"] == "messages=2 roles=system,user last=Hello there"
+    assert r.json()["choices"][0]["message"]["content"] == "messages=2 roles=developer,user last=Hello there"
 
 
 def test_unknown_route_and_wrong_method(gw):

@@ -29,6 +29,21 @@ _POLL_SECONDS = 0.02  # how often a waiting replica looks for the answer another
 COUNTERS = ("hits", "semantic_hits", "misses", "bypasses", "tokens_saved", "usd_saved", "errors")
 
 
+class Hit:
+    """A cached answer found for a request: its entry, the key it is stored under, and for a
+    semantic hit (another question that means the same) the similarity of the two questions."""
+
+    __slots__ = ("entry", "key", "similarity")
+
+    def __init__(self, entry: Entry, key: str, similarity: float | None = None) -> None:
+        self.entry, self.key, self.similarity = entry, key, similarity
+
+    @property
+    def cached(self) -> bool | str:
+        """What Reply.cached says of it: True, or "semantic"."""
+        return True if self.similarity is None else "semantic"
+
+
 class ResponseCache:
     """Decides keys and what may be cached, and keeps the store's failures from failing a request.
 
@@ -90,9 +105,13 @@ class ResponseCache:
         return None if raw is None else read_entry(raw)
 
     def save(self, key: str, chunks: list[Chunk], model: str, provider: str, request: ChatRequest) -> None:
-        question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        entry = Entry.from_chunks(chunks, model, provider, question)
-        self._safely(self.store.put, key, entry.encode())
+        question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
+        try:
+            raw = Entry.from_chunks(chunks, model, provider, question).encode()
+        except (TypeError, ValueError) as e:  # not JSON after all: answer without caching it
+            self.warn(CacheError(f"an answer could not be recorded ({e})"))
+            return
+        self._safely(self.store.put, key, raw)
 
     def count_hit(self, entry: Entry) -> None:
         usage = entry.usage

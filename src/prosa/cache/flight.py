@@ -56,7 +56,8 @@ class Flight:
 
     def finish(self) -> None:
         """The provider's stream ended: commit it if it is complete, else it is an interruption."""
-        if not self.chunks or self.chunks[-1].finish_reason is None:
+        # Complete when a chunk finished the answer (the usage chunk may come after it).
+        if not any(c.finish_reason is not None for c in reversed(self.chunks)):
             self.fail(StreamInterrupted("the stream ended before the model finished its answer; retry"))
             return
         if self._on_complete is not None and not self.cancelled.is_set():

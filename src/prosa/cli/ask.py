@@ -68,7 +68,7 @@ def dry_run(client: Any, prompt: Any, kw: dict[str, Any], system: str | None) ->
     request, report = ground(
         client, prompt, kw.get("model"), {**call_params, "system": system}, kw.get("persona"), kw.get("data")
     )
-    body = {"model": request.model, "messages": request.message_dicts(), **request.params()}
+    body = request.body()
     print(json.dumps(body, ensure_ascii=False, indent=2))
     print(f"(dry run: {report.summary()}; no model was called)", file=sys.stderr)
 

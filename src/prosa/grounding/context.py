@@ -278,7 +278,7 @@ def _finish(
 
 
 def _question(request: ChatRequest) -> str:
-    return next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+    return next((m.text for m in reversed(request.messages) if m.role == "user"), "")
 
 
 def ground(
@@ -312,7 +312,7 @@ def ground(
     adds_message = request.messages[0].role != "system"
 
     def attempt(tok: Tokenizer, give_up: bool) -> tuple[Context | None, int]:
-        conversation = sum(tok.count(m.content) + PER_MESSAGE for m in request.messages) + 3
+        conversation = sum(tok.count(m.text) + PER_MESSAGE for m in request.messages) + 3
         budget = window - reserve - conversation - SAFETY - (PER_MESSAGE if adds_message else 2)
         if budget <= 0 and not give_up:
             raise InvalidRequest(
@@ -336,6 +336,5 @@ def ground(
     if adds_message:
         messages.insert(0, Message("system", ctx.text))
     else:
-        messages[0] = Message("system", f"{messages[0].content}\n\n{ctx.text}")
-    fields = {n: getattr(request, n) for n in ("model", *ChatRequest.PARAMS)}
-    return ChatRequest(messages=tuple(messages), **fields), report
+        messages[0] = Message("system", f"{messages[0].text}\n\n{ctx.text}")
+    return request.with_messages(tuple(messages)), report

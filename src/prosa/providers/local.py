@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, ContextTooLong
+from ..errors import ConfigError, ContextTooLong, InvalidRequest
+from ..params import UNKEYED
 from ..reply import Chunk, Usage
 from ..request import ChatRequest
 
@@ -104,13 +105,15 @@ class LocalProvider:
         fmt = llm.prosa_formatter
         if fmt is None:
             return 0
-        result = fmt(messages=request.message_dicts())
+        result = fmt(messages=_plain_messages(request))
         return len(llm.tokenize(result.prompt.encode(), add_bos=not result.added_special, special=True))
 
     def stream(self, request: ChatRequest, cancel: threading.Event | None = None) -> Iterator[Chunk]:
+        check_local(request)
         llm = self._llama()
         start = time.perf_counter()
         kwargs = _sampling(request)
+        messages = _plain_messages(request)
         prompt_tokens = self.prompt_tokens(request)
         if prompt_tokens + (request.max_tokens or 1) > self.n_ctx:
             raise ContextTooLong(
@@ -118,20 +121,23 @@ class LocalProvider:
                 f"context of {self.n_ctx} tokens; shorten it or set [local] n_ctx"
             )
         with llm.prosa_lock:
-            events = llm.create_chat_completion(request.message_dicts(), stream=True, **kwargs)
+            events = llm.create_chat_completion(messages, stream=True, **kwargs)
             try:
                 for event in events:
+                    # The chunk as OpenAI would send it: llama.cpp's event less its per-answer fields.
                     choice = event["choices"][0]
-                    text = choice["delta"].get("content") or ""
+                    data = {"model": self.name, "choices": [choice]}
                     finish = choice.get("finish_reason")
+                    offset = (time.perf_counter() - start) * 1000
                     if finish:
+                        yield Chunk.of(data, offset)
                         # After a stream, n_tokens = prompt + completion, less the last token when cut by length.
                         completion = max(llm.n_tokens - prompt_tokens, 0) + (1 if finish == "length" else 0)
                         usage = Usage(prompt_tokens, completion)
-                        yield Chunk(text, finish, usage, (time.perf_counter() - start) * 1000)
+                        tail = {"model": self.name, "choices": [], "usage": usage.to_dict()}
+                        yield Chunk.of(tail, offset)
                         return
-                    if text:
-                        yield Chunk(text, None, None, (time.perf_counter() - start) * 1000)
+                    yield Chunk.of(data, offset)
                     if cancel is not None and cancel.is_set():
                         return
             finally:
@@ -205,6 +211,58 @@ def _formatter(llm: Any) -> Any:
         eos_token=token("tokenizer.ggml.eos_token_id"),
         bos_token=token("tokenizer.ggml.bos_token_id"),
     )
+
+
+# What the local model takes besides the messages: the sampling fields it applies, and the fields
+# that name who asks or where the answer is kept (UNKEYED), which change nothing here.
+LOCAL_FIELDS = frozenset({
+    "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "presence_penalty",
+    "frequency_penalty", "response_format", "n",
+}) | UNKEYED  # fmt: skip
+_NO_TOOLS = "the local model does not take tools; use an OpenAI-compatible upstream (--upstream URL or OPENAI_BASE_URL)"
+
+
+def check_local(request: ChatRequest) -> None:
+    """Refuse, in one line, what the embedded model cannot do, rather than answer another request."""
+    for name, value in request.params.items():
+        if name in ("tools", "tool_choice", "parallel_tool_calls", "functions", "function_call"):
+            raise InvalidRequest(_NO_TOOLS, name)
+        if name == "n" and value != 1:
+            raise InvalidRequest(
+                f"the local model gives one answer per request (n must be 1, got {value})", "n"
+            )
+        if name not in LOCAL_FIELDS:
+            raise InvalidRequest(
+                f"the local model does not take {name!r}; send it to an OpenAI-compatible upstream instead",
+                name,
+            )
+    for i, m in enumerate(request.messages):
+        if m.data is None:
+            continue
+        if m.role in ("tool", "function") or m.data.get("tool_calls") or m.data.get("function_call"):
+            raise InvalidRequest(_NO_TOOLS, f"messages[{i}]")
+        if isinstance(m.content, tuple):
+            for j, part in enumerate(m.content):
+                if part.get("type") != "text":
+                    raise InvalidRequest(
+                        f"the local model reads text only (messages[{i}].content[{j}] is {part.get('type')!r}); "
+                        "use an upstream model that takes it",
+                        f"messages[{i}].content[{j}]",
+                    )
+
+
+def _plain_messages(request: ChatRequest) -> list[dict[str, str]]:
+    """The messages as role and text for the chat template (text parts joined, developer as system).
+
+    A lone surrogate cannot be encoded for the tokenizer: it reaches the model as '?'."""
+    out = []
+    for m in request.messages:
+        role = "system" if m.role == "developer" else m.role
+        text = m.text
+        if not text.isascii():
+            text = text.encode("utf-8", "replace").decode("utf-8")
+        out.append({"role": role, "content": text})
+    return out
 
 
 def _sampling(request: ChatRequest) -> dict[str, Any]:

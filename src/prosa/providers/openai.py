@@ -5,6 +5,7 @@ The SDK is imported only when a request actually goes upstream, so a cache hit n
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from ..errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from ..reply import Chunk, Usage
+from ..reply import Chunk
 from ..request import ChatRequest
 
 # A compatible server that wants no key still needs a non-empty one in the SDK.
@@ -79,56 +80,45 @@ class OpenAIProvider:
             raise self.error(e) from None
 
     def stream(self, request: ChatRequest) -> Iterator[Chunk]:
-        start = time.perf_counter()
-        decoder = _Decoder(start)
+        decoder = _Decoder(time.perf_counter())
         try:
             import openai
-            from openai.types.chat import ChatCompletionChunk
 
             # The SDK's own request path (retries, timeouts, errors, SSE decoding) without its
-            # per-call parameter transform: the body is already validated and plain JSON.
-            events = self.client().post(
-                "/chat/completions",
-                body=_body(request),
-                cast_to=ChatCompletionChunk,
-                stream=True,
-                stream_cls=openai.Stream[ChatCompletionChunk],
-            )
+            # per-call parameter transform: the body is sent as already-encoded bytes, and each
+            # event comes back as the plain JSON the upstream sent (cast_to=object).
+            client = self.client()
+            events = client.post(
+                "/chat/completions", **_payload(client, request), cast_to=object, stream=True,
+                stream_cls=openai.Stream[object],
+            )  # fmt: skip
             with events:
                 for event in events:
                     chunk = decoder.feed(event)
                     if chunk is not None:
                         yield chunk
-            tail = decoder.end()
+            decoder.end()
         except Exception as e:  # noqa: BLE001
             raise self.error(e, decoder.started) from None
-        if tail is not None:
-            yield tail
 
     async def astream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
-        start = time.perf_counter()
-        decoder = _Decoder(start)
+        decoder = _Decoder(time.perf_counter())
         try:
             import openai
-            from openai.types.chat import ChatCompletionChunk
 
-            events = await self.aclient().post(
-                "/chat/completions",
-                body=_body(request),
-                cast_to=ChatCompletionChunk,
-                stream=True,
-                stream_cls=openai.AsyncStream[ChatCompletionChunk],
-            )
+            client = self.aclient()
+            events = await client.post(
+                "/chat/completions", **_payload(client, request), cast_to=object, stream=True,
+                stream_cls=openai.AsyncStream[object],
+            )  # fmt: skip
             async with events:
                 async for event in events:
                     chunk = decoder.feed(event)
                     if chunk is not None:
                         yield chunk
-            tail = decoder.end()
+            decoder.end()
         except Exception as e:  # noqa: BLE001
             raise self.error(e, decoder.started) from None
-        if tail is not None:
-            yield tail
 
     def error(self, e: BaseException, started: bool = False) -> BaseException:
         """Turn an SDK exception into one clear prosa error line, with any secret removed."""
@@ -202,51 +192,62 @@ def _status_message(e: Any) -> str:
     return str(getattr(e, "message", "") or e)
 
 
-def _body(request: ChatRequest) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "model": request.model,
-        "messages": request.message_dicts(),
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
-    for name, value in request.params().items():
-        body[name] = value
-    return body
+def _body(request: ChatRequest) -> bytes:
+    """The upstream body: every field the client sent, as sent, always streamed with usage.
+
+    A non-streaming call is the same stream, collected; ``include_usage`` is added to whatever
+    stream options the client gave, so the usage is always recorded.
+    """
+    body = request.body()
+    options = body.get("stream_options")
+    body["stream"] = True
+    body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate: \u escapes are valid JSON, and the upstream decides
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _payload(client: Any, request: ChatRequest) -> dict[str, bytes]:
+    """The encoded body as the SDK takes raw bytes: ``content`` in newer releases, ``body`` before."""
+    takes_content = getattr(client, "_prosa_content", None)
+    if takes_content is None:
+        import inspect
+
+        takes_content = client._prosa_content = "content" in inspect.signature(client.post).parameters
+    return {"content" if takes_content else "body": _body(request)}
 
 
 class _Decoder:
-    """OpenAI stream events -> prosa chunks: content deltas, then one final chunk with finish_reason and usage.
+    """OpenAI stream events (plain JSON) -> prosa chunks carrying each event whole (less id/created).
 
-    The finish event is held back until the stream ends, because usage arrives in a separate event after it.
+    An event with nothing in it for any choice and no usage is still kept: replay sends what came.
     """
 
     def __init__(self, start: float) -> None:
         self.start = start
-        self.finish: str | None = None
-        self.usage: Usage | None = None
-        self.tail_text = ""
+        self.finished = False
         self.started = False
 
     def feed(self, event: Any) -> Chunk | None:
         self.started = True
-        usage = getattr(event, "usage", None)
-        if usage is not None:
-            self.usage = Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
-        if not event.choices:
-            return None
-        choice = event.choices[0]
-        text = (choice.delta.content if choice.delta is not None else None) or ""
-        if choice.finish_reason:
-            self.finish = choice.finish_reason
-            self.tail_text += text
-            return None
-        if not text:
-            return None
-        return Chunk(text, None, None, (time.perf_counter() - self.start) * 1000)
+        if not isinstance(event, dict):
+            raise UpstreamError(
+                f"the upstream sent a stream event that is not a JSON object: {str(event)[:80]}"
+            )
+        data = {k: v for k, v in event.items() if k not in _PER_ANSWER}
+        choices = data.get("choices")
+        if choices is not None and not isinstance(choices, list):
+            raise UpstreamError("the upstream sent a stream event whose choices are not a list")
+        chunk = Chunk.of(data, (time.perf_counter() - self.start) * 1000)
+        if chunk.finish_reason is not None:
+            self.finished = True
+        return chunk
 
-    def end(self) -> Chunk | None:
-        if self.finish is None:
+    def end(self) -> None:
+        if not self.finished:
             raise StreamInterrupted("the stream ended before the model finished its answer; retry")
-        return Chunk(
-            self.tail_text, self.finish, self.usage or Usage(), (time.perf_counter() - self.start) * 1000
-        )
+
+
+# Renewed by each answer the gateway sends (a hit replays under a fresh id); "object" is implied.
+_PER_ANSWER = frozenset({"id", "created", "object"})

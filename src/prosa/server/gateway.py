@@ -22,15 +22,26 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from ..cache.cache import open_cache
+from ..cache.entry import Entry
 from ..client import AsyncClient, Call
 from ..config import Settings, load_settings
-from ..reply import Chunk, Usage
+from ..reply import Chunk
 from ..request import LOCAL_MODEL_NAMES
 from ..stream import AsyncChatStream
 from .config import GatewayConfig
 from .errors import HTTPError, to_http
 from .metrics import Metrics, Series
-from .openai_json import DONE, ChatArgs, ChunkFrames, completion, error_frame, parse_chat
+from .openai_json import (
+    DONE,
+    ChatArgs,
+    Frames,
+    chunk_tail,
+    chunk_tails,
+    completion_body,
+    completion_tail,
+    error_frame,
+    parse_chat,
+)
 
 log = logging.getLogger("prosa.server")
 _T = TypeVar("_T")
@@ -169,20 +180,21 @@ class Gateway:
         unverified = self.forward_key and tag not in self._verified and call.provider.kind != "local"
         if unverified:
             refresh = True  # a key the upstream never accepted must not read answers others paid for
-        entry = client.hit(call, refresh)
+        hit = client.hit(call, refresh)
         metrics = self.metrics
-        if entry is not None:
+        if hit is not None:
+            entry = hit.entry
             metrics.cache["hit"] += 1
             usage = entry.usage
             metrics.tokens_saved += usage.total_tokens
             price_in, price_out = self.prices.get(entry.model, NO_PRICE)
             metrics.usd_saved += (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
-            similarity = call.similarity
+            similarity = hit.similarity
             if args.stream:
-                body = _replay(call.model_name, entry.texts, entry.finish_reason, usage, args.include_usage)
+                body = Frames().replay(_memo(entry, args.include_usage))
                 return Fixed(200, HIT_SSE if similarity is None else _semantic(HIT_SSE, similarity), body)
             headers = HIT_JSON if similarity is None else _semantic(HIT_JSON, similarity)
-            return Fixed(200, headers, completion(call.model_name, entry.text, entry.finish_reason, usage))
+            return Fixed(200, headers, completion_body(_memo(entry, None)))
         call = copy.copy(call)  # a remembered call: this answer's clock starts now
         call.start = time.perf_counter()
         state = "miss" if call.key is not None else "bypass"
@@ -194,7 +206,8 @@ class Gateway:
             metrics.answer.observe(time.perf_counter() - call.start)
             if unverified:
                 self._verify(tag)
-            body = completion(reply.model, reply.text, reply.finish_reason, reply.usage)
+            assert reply.completion is not None
+            body = completion_body(completion_tail(reply.completion))
             return Fixed(200, [(b"content-type", JSON.encode()), (b"x-prosa-cache", state.encode())], body)
         # Wait for the first chunk before sending headers, so an upstream failure is still a proper status.
         first = await self._until_disconnect(_next(stream), receive)
@@ -203,7 +216,7 @@ class Gateway:
             self._verify(tag)
         headers["cache-control"] = "no-cache"
         headers["x-accel-buffering"] = "no"  # ask proxies (nginx) not to buffer the stream
-        body = self._relay(stream, first, ChunkFrames(call.model_name), args.include_usage, call.start)
+        body = self._relay(stream, first, args.include_usage, call.start)
         return StreamingResponse(body, headers=headers, media_type=SSE)
 
     def _verify(self, tag: str) -> None:
@@ -212,26 +225,21 @@ class Gateway:
         self._verified.add(tag)
 
     async def _relay(
-        self, stream: AsyncChatStream, first: Chunk | None, frames: ChunkFrames, include_usage: bool,
-        start: float,
-    ) -> AsyncIterator[bytes]:  # fmt: skip
+        self, stream: AsyncChatStream, first: Chunk | None, include_usage: bool, start: float
+    ) -> AsyncIterator[bytes]:
         """A miss, as SSE frames sent the moment each chunk arrives. Cancelled when the client leaves."""
-        last = first
+        frames = Frames()
         try:
-            head = frames.role()
-            if first is not None and first.text:
-                head += frames.content(first.text)
-            yield head
-            if first is not None and first.finish_reason is None:
+            if first is not None:
+                tail = chunk_tail(first.data, include_usage)
+                if tail is not None:
+                    yield frames.frame(tail)
                 async for chunk in stream:
-                    last = chunk
-                    if chunk.text:
-                        yield frames.content(chunk.text)
+                    tail = chunk_tail(chunk.data, include_usage)
+                    if tail is not None:
+                        yield frames.frame(tail)
             self.metrics.answer.observe(time.perf_counter() - start)
-            tail = frames.finish(last.finish_reason if last else None)
-            if include_usage:
-                tail += frames.usage((last.usage if last else None) or Usage())
-            yield tail + DONE
+            yield DONE
         except (asyncio.CancelledError, GeneratorExit):
             self.metrics.streams_cancelled += 1
             raise
@@ -313,16 +321,18 @@ class Gateway:
             self.cache.close()
 
 
-def _replay(model: str, texts: list[str], finish: str, usage: Usage, include_usage: bool) -> bytes:
-    """A cached stream as one SSE body: the same frames a miss sends, in one write."""
-    frames = ChunkFrames(model)
-    parts = [frames.role()]
-    parts += [frames.content(t) for t in texts if t]
-    parts.append(frames.finish(finish))
-    if include_usage:
-        parts.append(frames.usage(usage))
-    parts.append(DONE)
-    return b"".join(parts)
+def _memo(entry: Entry, include_usage: bool | None) -> Any:
+    """An entry's rendering, made once per decoded entry: its SSE frame tails (with or without the
+    usage chunk), or (None) the tail of its whole completion body."""
+    memo = entry.memo
+    found = memo.get(include_usage)
+    if found is None:
+        if include_usage is None:
+            found = completion_tail(entry.completion)
+        else:
+            found = chunk_tails(entry.records, include_usage)
+        memo[include_usage] = found
+    return found
 
 
 def _with_key(settings: Settings, key: str | None) -> Settings:

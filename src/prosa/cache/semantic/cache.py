@@ -22,7 +22,7 @@ import numpy as np
 
 from ..._record import Record
 from ...errors import CacheError, ConfigError, ProsaError
-from ...stream import _Collector
+from ..cache import Hit
 from .embed import INSTALL_HINT, Embedder, available, load_embedder, minilm_dir
 from .guards import veto
 from .index import MemoryVectorIndex, VectorIndex
@@ -30,9 +30,7 @@ from .policy import SemanticPolicy, fingerprint, question_of
 
 if TYPE_CHECKING:
     from ...config import Settings
-    from ...reply import Reply
     from ..cache import ResponseCache
-    from ..entry import Entry
     from ..stores import Store
 
 log = logging.getLogger("prosa.cache.semantic")
@@ -95,16 +93,14 @@ class SemanticCache:
                 self._memo.popitem(last=False)
         return vector
 
-    def lookup(self, call: Any) -> Entry | None:
-        """A semantic hit for ``call`` (after an exact miss), or None.
+    def lookup(self, call: Any) -> Hit | None:
+        """A semantic hit for ``call`` (after an exact miss): the entry served, its key and the score.
 
-        On a hit, ``call.similarity`` is the score and ``call.key`` the key of the entry served.
-        ``call.semantic`` keeps the probe either way, so a miss's answer is indexed without a
-        second embedding.
+        Nothing is written into ``call``; the question's vector stays memoised, so a miss's answer
+        is indexed (``remember``) without a second embedding.
         """
         try:
             probe = self.probe(call.provider.identity, call.request)
-            call.semantic = probe
             if probe is None:
                 return None
             policy = self.policy
@@ -117,10 +113,8 @@ class SemanticCache:
                 if entry is None:
                     self.index.remove(match.key)  # its entry was evicted, expired or cleared
                     continue
-                call.similarity = round(match.score, 4)
-                call.key = match.key
                 self.cache.count("semantic_hits")
-                return entry
+                return Hit(entry, match.key, round(match.score, 4))
         except Exception as exc:  # noqa: BLE001 - a semantic failure must never fail the request
             self._fail(exc)
         return None
@@ -128,9 +122,7 @@ class SemanticCache:
     def remember(self, call: Any, key: str) -> None:
         """Index the question of an answer just saved under ``key``."""
         try:
-            probe = getattr(call, "semantic", None)
-            if probe is None:
-                probe = self.probe(call.provider.identity, call.request)
+            probe = self.probe(call.provider.identity, call.request)
             if probe is not None:
                 self.index.add(probe.partition, key, probe.question, probe.vector)
         except Exception as exc:  # noqa: BLE001
@@ -143,20 +135,6 @@ class SemanticCache:
             self._warned = True
             what = str(exc) if isinstance(exc, ProsaError) else f"{type(exc).__name__}: {exc}"
             log.warning("semantic cache failed (%s); answering without semantic hits", what)
-
-
-class SemanticCollector(_Collector):
-    """Builds the Reply of a replayed semantic hit: ``cached == "semantic"`` and its similarity."""
-
-    def __init__(self, model: str, provider: str, key: str | None, start: float, similarity: float) -> None:
-        super().__init__(model, provider, True, key, start)
-        self.cached = "semantic"  # type: ignore[assignment]
-        self.similarity = similarity
-
-    def reply(self) -> Reply:
-        reply = super().reply()
-        reply.similarity = self.similarity
-        return reply
 
 
 _indexes: weakref.WeakKeyDictionary[Store, VectorIndex] = weakref.WeakKeyDictionary()

@@ -76,7 +76,8 @@ class SemanticPolicy(Record):
 def question_of(request: ChatRequest) -> str | None:
     """The question a semantic hit may paraphrase: the last message, when a user wrote it."""
     last = request.messages[-1]
-    return last.content if last.role == "user" else None
+    # Only a plain question: content parts (images, audio) or a named turn never match by meaning.
+    return last.content if last.role == "user" and last.data is None else None
 
 
 def fingerprint(embedder_name: str, identity: str, request: ChatRequest) -> str:
@@ -86,11 +87,7 @@ def fingerprint(embedder_name: str, identity: str, request: ChatRequest) -> str:
     output-changing parameter: two requests that differ in any of these never share an answer.
     The embedder's name is in it too, so vectors from two models are never compared.
     """
-    rest = ChatRequest(
-        messages=request.messages[:-1],
-        model=request.model,
-        **{n: getattr(request, n) for n in ChatRequest.PARAMS},
-    )
+    rest = request.with_messages(request.messages[:-1])
     h = hashlib.sha256(b"prosa-semantic-1\x00")
     for part in (embedder_name.encode(), identity.encode(), rest.canonical()):
         h.update(part)
