@@ -57,6 +57,10 @@ class Server:
     def counts(self) -> dict:
         return get_json(f"{self.url}/test/count")
 
+    def last(self) -> dict:
+        """The scripted upstream's last request body, as it received it."""
+        return get_json(f"{self.url}/test/last")
+
     def stop(self) -> None:
         stop_process(self.proc)
 

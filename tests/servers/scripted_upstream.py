@@ -10,7 +10,8 @@ The behaviour is chosen by the model name in the request:
   replay:NAME streams tests/data/streams/NAME.sse byte for byte (a recorded upstream stream); its
               chunks' ids are kept, so a test can tell what prosa renewed
   agent       a tool-calling model: with tools and no tool result yet, it calls the first tool with
-              {"query": <last user text>} (arguments streamed in two fragments); after tool results,
+              {"query": <last user text>} (arguments streamed in two fragments; a tool whose schema
+              requires parameters gets {<first required>: <last word of the question>}); after tool results,
               it answers "Tool said: <the results, joined by ' | '>"
 ``GET /test/count`` returns the number of chat requests received; ``GET /test/last`` the last
 request body, exactly as received (for forwarding tests). Run as
@@ -73,9 +74,13 @@ def _agent(body: dict) -> list[bytes]:
     frames = [_frame({**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": None},
                                            "finish_reason": None}]})]  # fmt: skip
     if tools and not results and body.get("tool_choice") != "none":
-        name = tools[0]["function"]["name"]
+        function = tools[0]["function"]
         question = next((_text(m.get("content")) for m in reversed(msgs) if m.get("role") == "user"), "")
-        args = json.dumps({"query": question})
+        # The tool's first required parameter (else "query") gets the last word of the question.
+        param = ((function.get("parameters") or {}).get("required") or ["query"])[0]
+        value = question if param == "query" else question.rstrip("?.! ").split()[-1]
+        args = json.dumps({param: value})
+        name = function["name"]
         half = len(args) // 2
         calls = [{"index": 0, "id": "call_1", "type": "function", "function": {"name": name, "arguments": args[:half]}},
                  {"index": 0, "function": {"arguments": args[half:]}}]  # fmt: skip

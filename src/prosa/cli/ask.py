@@ -28,6 +28,7 @@ def make_client(args: argparse.Namespace) -> Any:
 
 def params(args: argparse.Namespace) -> dict[str, Any]:
     return {
+        **options(getattr(args, "option", None), getattr(args, "tools", None)),
         "temperature": args.temperature,
         "max_tokens": args.max_tokens,
         "top_p": args.top_p,
@@ -37,6 +38,39 @@ def params(args: argparse.Namespace) -> dict[str, Any]:
         "frequency_penalty": args.frequency_penalty,
         "refresh": args.refresh,
     }
+
+
+def options(pairs: list[str] | None, tools: str | None) -> dict[str, Any]:
+    """``-o NAME=VALUE`` fields (VALUE as JSON when it parses, else as text) and ``--tools FILE``."""
+    out: dict[str, Any] = {}
+    for pair in pairs or ():
+        name, sep, text = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidRequest(f"-o takes NAME=VALUE (got {pair!r}), e.g. -o tool_choice=required")
+        try:
+            out[name.strip()] = json.loads(text)
+        except ValueError:
+            out[name.strip()] = text
+    if tools is not None:
+        from pathlib import Path
+
+        try:
+            out["tools"] = json.loads(Path(tools).expanduser().read_text(encoding="utf-8"))
+        except OSError as e:
+            raise InvalidRequest(f"cannot read --tools {tools}: {e.strerror or e}", "tools") from None
+        except ValueError as e:
+            raise InvalidRequest(f"--tools {tools} is not JSON: {e}", "tools") from None
+    return out
+
+
+def render_extras(reply: Any) -> None:
+    """What an answer holds besides its text, one line each: tool calls, a refusal, more choices."""
+    for call in reply.tool_calls:
+        _write(f"[tool call {call.id}] {call.name}({call.arguments})\n")
+    if reply.refusal:
+        _write(f"[refusal] {reply.refusal}\n")
+    for choice in reply.choices[1:]:
+        _write(f"[choice {choice.index}] {choice.text}\n")
 
 
 def grounding(args: argparse.Namespace) -> dict[str, Any]:
@@ -103,13 +137,18 @@ def ask(args: argparse.Namespace) -> int:
             return 0
         if not args.stream:
             reply = client.chat(prompt, system=args.system, **kw)
-            _write(reply.text + "\n")
+            if reply.text or not reply.tool_calls:
+                _write(reply.text + "\n")
+            render_extras(reply)
             return 0
         stream = client.chat(prompt, system=args.system, stream=True, pace=args.pace, **kw)
         with stream:
             for chunk in stream:
                 _write(chunk.text)
-        _write("\n")
+        reply = stream.reply
+        if reply.text or not reply.tool_calls:
+            _write("\n")
+        render_extras(reply)
         return 0
     finally:
         client.close()

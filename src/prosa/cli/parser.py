@@ -132,6 +132,17 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--presence-penalty", type=_number, help="-2 to 2")
     g.add_argument("--frequency-penalty", type=_number, help="-2 to 2")
     g.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="any other request field, sent as given and keyed; VALUE is JSON if it parses, else text "
+        "(-o tool_choice=required -o n=2 -o logprobs=true -o top_k=40; repeatable)",
+    )
+    g.add_argument(
+        "--tools", metavar="FILE", help="a JSON file with the tools the model may call (a list, as in the API)"
+    )
+    g.add_argument(
         "--base-url", help="OpenAI-compatible server URL (default: OPENAI_BASE_URL, config, OpenAI)"
     )
     g.add_argument("--timeout", type=_number, help="seconds to wait for the model server (default 60)")
