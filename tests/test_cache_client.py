@@ -67,7 +67,15 @@ def test_stream_and_whole_share_entries_both_ways(scripted_upstream):
     before = scripted_upstream.count()
     whole = client.chat("a", model="ok")
     streamed = client.chat("a", model="ok", stream=True)
-    assert streamed.cached and [c.text for c in streamed] == ["one", " two", " three", " four", " five", "", ""]
+    assert streamed.cached and [c.text for c in streamed] == [
+        "one",
+        " two",
+        " three",
+        " four",
+        " five",
+        "",
+        "",
+    ]
     live = list(client.chat("b", model="ok", stream=True))
     later = client.chat("b", model="ok")
     assert later.cached and later.text == "".join(c.text for c in live) == whole.text
@@ -167,7 +175,9 @@ def test_single_flight_threads_one_upstream_call(scripted_upstream):
     for t in threads:
         t.join(30)
     assert scripted_upstream.count() - before == 1
-    assert len(results) == 8 and len({r.text for r in results}) == 1 and results[0].chunks == 22  # 20 words, the finish, the usage
+    assert (
+        len(results) == 8 and len({r.text for r in results}) == 1 and results[0].chunks == 22
+    )  # 20 words, the finish, the usage
 
 
 def test_single_flight_async_one_upstream_call(scripted_upstream):

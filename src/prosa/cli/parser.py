@@ -140,7 +140,9 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         "(-o tool_choice=required -o n=2 -o logprobs=true -o top_k=40; repeatable)",
     )
     g.add_argument(
-        "--tools", metavar="FILE", help="a JSON file with the tools the model may call (a list, as in the API)"
+        "--tools",
+        metavar="FILE",
+        help="a JSON file with the tools the model may call (a list, as in the API)",
     )
     g.add_argument(
         "--base-url", help="OpenAI-compatible server URL (default: OPENAI_BASE_URL, config, OpenAI)"
