@@ -45,7 +45,10 @@ class Message(NamedTuple):
         return {"role": self.role, "content": self.content}
 
 
-def plain(value: Any, where: str) -> Any:
+MAX_DEPTH = 64  # nesting deeper than any real schema or message: refused, not a RecursionError
+
+
+def plain(value: Any, where: str, depth: int = 0) -> Any:
     """A deep copy of ``value`` as plain JSON values (dict with str keys, list, str, finite number,
     bool, None); InvalidRequest naming ``where`` for anything else."""
     kind = type(value)
@@ -55,15 +58,18 @@ def plain(value: Any, where: str) -> Any:
         if not math.isfinite(value):
             raise InvalidRequest(f"{where} must be a finite number (got {value!r})", where)
         return value
+    if depth > MAX_DEPTH and isinstance(value, (Mapping, list, tuple)):
+        root = where.split(".")[0].split("[")[0]
+        raise InvalidRequest(f"{root} is nested more than {MAX_DEPTH} levels deep", root)
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
             if type(k) is not str:
                 raise InvalidRequest(f"{where} keys must be strings (got {k!r})", where)
-            out[k] = plain(v, f"{where}.{k}")
+            out[k] = plain(v, f"{where}.{k}", depth + 1)
         return out
     if isinstance(value, (list, tuple)):
-        return [plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [plain(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, (int, float)):  # int/float subclasses (numpy scalars are not; they fail below)
         return plain(int(value) if isinstance(value, int) else float(value), where)
     raise InvalidRequest(f"{where} must be a JSON value (got {kind.__name__})", where)

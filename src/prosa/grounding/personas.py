@@ -231,7 +231,11 @@ def apply_persona(persona: Persona | None, params: dict[str, Any], prompt: Any) 
     out = dict(params)
     if out.get("temperature") is None and persona.temperature is not None:
         out["temperature"] = persona.temperature
-    if out.get("max_tokens") is None and persona.max_tokens is not None:
+    if (
+        out.get("max_tokens") is None
+        and out.get("max_completion_tokens") is None
+        and persona.max_tokens is not None
+    ):
         out["max_tokens"] = persona.max_tokens
     if out.get("system") is None and not _has_system(prompt):
         out["system"] = persona.system
