@@ -93,3 +93,95 @@ def test_canonical_form_is_stable_and_ignores_nothing_that_matters():
     assert build("q", temperature=0.6).canonical() != a.canonical()
     assert build("q", stop=["a", "b"], temperature=0.5).canonical() != a.canonical()
     assert build("q", model="gpt-4o-mini").canonical() != build("q").canonical()
+
+
+TOOL_TURN = [
+    {"role": "user", "content": "weather?"},
+    {"role": "assistant", "content": None,
+     "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "w", "arguments": "{}"}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+]  # fmt: skip
+
+
+def test_every_role_and_field_is_kept_as_sent():
+    r = build([{"role": "developer", "content": "terse"}, *TOOL_TURN])
+    assert r.message_dicts()[1:] == TOOL_TURN and r.message_dicts()[0]["role"] == "developer"
+    parts = [
+        {"type": "text", "text": "what is"},
+        {"type": "image_url", "image_url": {"url": "data:x", "detail": "low"}},
+    ]
+    r = build([{"role": "user", "content": parts, "name": "ada"}])
+    assert r.messages[0].text == "what is" and r.message_dicts()[0] == {
+        "role": "user",
+        "content": parts,
+        "name": "ada",
+    }
+
+
+@pytest.mark.parametrize(
+    ("messages", "path"),
+    [
+        ([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": ""}}]}], "messages[0].content[0].image_url.url"),
+        ([{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "x"}}]}], "messages[0].content[0].input_audio.format"),
+        ([{"role": "user", "content": [{"type": "file", "file": {}}]}], "messages[0].content[0].file"),
+        ([{"role": "user", "content": "a"}, {"role": "tool", "content": "x"}], "messages[1].tool_call_id"),
+        ([{"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": 1}}]}], "messages[0].tool_calls[0].function.arguments"),
+        ([{"role": "user", "content": "a", "tool_calls": []}], "messages[0].tool_calls"),
+        ([{"role": "function", "content": "x"}], "messages[0].name"),
+    ],
+)  # fmt: skip
+def test_message_shape_errors_name_the_path(messages, path):
+    with pytest.raises(InvalidRequest) as info:
+        build(messages)
+    assert info.value.param == path and path in str(info.value)
+
+
+def key(**kw):
+    return build("q", **kw).canonical()
+
+
+def test_every_field_that_can_change_the_answer_is_keyed():
+    base = key()
+    changed = [key(tool_choice="none"), key(tool_choice="required"), key(n=2), key(logprobs=True),
+               key(top_logprobs=2, logprobs=True), key(reasoning_effort="low"), key(max_completion_tokens=9),
+               key(max_tokens=9), key(top_k=40), key(logit_bias={"50": 1}), key(parallel_tool_calls=False)]  # fmt: skip
+    assert len({base, *changed}) == len(changed) + 1
+    # Who asks and where the answer is kept are forwarded but do not split the cache (the README's table).
+    assert key(user="u", metadata={"a": "b"}, store=True, service_tier="flex", safety_identifier="s") == base
+    # The same value written two ways shares an entry; null is the same as leaving a field out.
+    assert key(temperature=1) == key(temperature=1.0) and key(stop="x") == key(stop=["x"])
+    assert key(seed=None) == base
+
+
+def test_wrong_types_are_refused_not_coerced():
+    for bad in (True, 1.0, 0, 129, "2"):
+        with pytest.raises(InvalidRequest, match="n must be an integer from 1 to 128"):
+            build(n=bad)
+    with pytest.raises(InvalidRequest, match="not a request field here"):
+        build(stream=True)
+
+
+def test_lone_surrogates_give_distinct_keys_not_errors():
+    a = build([{"role": "user", "content": "a\ud800b"}], x="\udc00")
+    b = build([{"role": "user", "content": "a\ud801b"}], x="\udc00")
+    assert a.canonical() != b.canonical()
+
+
+def test_a_reply_passes_back_as_the_assistant_turn():
+    from prosa.completion import assemble
+    from prosa.reply import Reply
+
+    chunks = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": None}}]},
+              {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c1", "type": "function",
+                                                                   "function": {"name": "w", "arguments": "{\"a\""}}]}}]},
+              {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]}}]},
+              {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}]  # fmt: skip
+    reply = Reply("", "m", "openai", "tool_calls", completion=assemble(chunks))
+    assert reply.tool_calls[0].parsed == {"a": 1} and reply.tool_calls[0].name == "w"
+    r = build(
+        [{"role": "user", "content": "q"}, reply, {"role": "tool", "tool_call_id": "c1", "content": "ok"}]
+    )
+    assert r.message_dicts()[1] == {
+        "role": "assistant", "content": None,
+        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "w", "arguments": "{\"a\": 1}"}}],
+    }  # fmt: skip
