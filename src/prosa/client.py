@@ -83,6 +83,7 @@ class _Base:
         )
         self.semantic = _open_semantic(self.cache, self.settings, semantic)
         self._providers: dict[str, Provider] = {}
+        self._embedder: Any = None
 
     # -- the shared pipeline -------------------------------------------------------------------------
     def default_model(self) -> str:
@@ -217,6 +218,20 @@ class _Base:
             return Collector(call.model_name, call.provider.kind, False, call.key, call.start)
         return Collector(call.model_name, call.provider.kind, hit.cached, hit.key, call.start, hit.similarity)
 
+    def embeddings(self) -> Any:
+        """The embeddings pipeline over this client's cache (made on first use: it needs numpy)."""
+        service = self._embedder
+        if service is None:
+            from .embeddings.service import EmbeddingService
+
+            service = self._embedder = EmbeddingService(self.cache, self.settings)
+        return service
+
+    def embed_request(self, input: Any, model: str | None, params: dict[str, Any]) -> Any:  # noqa: A002
+        from .embeddings.request import EmbedRequest
+
+        return EmbedRequest.build(input, model=model or self.embeddings().default_model(), **params)
+
     def list_models(self) -> list[str]:
         """The local model, and the models of the OpenAI-compatible server when one is configured."""
         models = ["local"]
@@ -313,6 +328,20 @@ class Client(_Base):
             flight.start_thread(lambda: call.provider.stream(call.request))
         return ChatStream(flight.follow(), self.collector(call, None), flight.leave)
 
+    def embed(
+        self, input: Any, *, model: str | None = None, use_cache: bool = True, refresh: bool = False,  # noqa: A002
+        **params: Any,
+    ) -> Any:  # fmt: skip
+        """Embed a text or a list of texts (or token arrays); returns :class:`prosa.embeddings.Embeddings`.
+
+        Each input's vector is cached on its own: a batch whose inputs are partly cached sends only the
+        new ones to the model. ``model="local"`` (alias ``minilm``) is the bundled all-MiniLM-L6-v2,
+        offline; any other model goes to the OpenAI-compatible server. ``dimensions`` and any other
+        field go upstream and into the key.
+        """
+        request = self.embed_request(input, model, params)
+        return self.embeddings().embed(request, use_cache=use_cache, refresh=refresh)
+
 
 class AsyncClient(_Base):
     """Ask a model from asyncio: ``await client.chat(...)``; ``async for c in await client.chat(..., stream=True)``."""
@@ -357,6 +386,16 @@ class AsyncClient(_Base):
         if new:
             flight.start_task(lambda: call.provider.astream(call.request))
         return AsyncChatStream(flight.afollow(), self.collector(call, None), flight.leave)
+
+    async def embed(
+        self, input: Any, *, model: str | None = None, use_cache: bool = True, refresh: bool = False,  # noqa: A002
+        **params: Any,
+    ) -> Any:  # fmt: skip
+        """The async twin of :meth:`Client.embed` (the work runs in a thread: the loop never blocks)."""
+        import asyncio
+
+        request = self.embed_request(input, model, params)
+        return await asyncio.to_thread(self.embeddings().embed, request, use_cache=use_cache, refresh=refresh)
 
     async def aclose(self) -> None:
         self.close()

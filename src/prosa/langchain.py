@@ -2,6 +2,7 @@
 
 - ``set_llm_cache(SQLiteCache(database_path="cache.db"))``: LangChain's cache on prosa's stores.
 - ``ChatProsa(model="local", cache_store="sqlite")``: a chat model whose streams are cached too.
+- ``ProsaEmbeddings(model="local", cache="sqlite")``: LangChain embeddings, each text cached on its own.
 
 Needs ``langchain-core`` (``pip install 'prosa[langchain]'``).
 """
@@ -11,9 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .integrations.langchain import ChatProsa, InMemoryCache, RedisCache, SQLiteCache, StoreCache
+    from .integrations.langchain import (
+        ChatProsa,
+        InMemoryCache,
+        ProsaEmbeddings,
+        RedisCache,
+        SQLiteCache,
+        StoreCache,
+    )
 
-__all__ = ["ChatProsa", "InMemoryCache", "RedisCache", "SQLiteCache", "StoreCache"]
+__all__ = ["ChatProsa", "InMemoryCache", "ProsaEmbeddings", "RedisCache", "SQLiteCache", "StoreCache"]
 
 
 def __getattr__(name: str) -> Any:

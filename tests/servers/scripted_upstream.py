@@ -13,6 +13,7 @@ The behaviour is chosen by the model name in the request:
               {"query": <last user text>} (arguments streamed in two fragments; a tool whose schema
               requires parameters gets {<first required>: <last word of the question>}); after tool results,
               it answers "Tool said: <the results, joined by ' | '>"
+``POST /v1/embeddings`` answers deterministic 8-dimensional vectors (counted as "embeddings").
 ``GET /test/count`` returns the number of chat requests received; ``GET /test/last`` the last
 request body, exactly as received (for forwarding tests). Run as
 ``python -m tests.servers.scripted_upstream PORT``.
@@ -107,6 +108,41 @@ def _agent(body: dict) -> list[bytes]:
     return [*frames, b"data: [DONE]\n\n"]
 
 
+async def embeddings(request: Request) -> Response:
+    """Deterministic 8-dimensional vectors from each input's hash (``dimensions`` shortens them)."""
+    import base64
+    import hashlib
+    import struct
+
+    counts["embeddings"] = counts.get("embeddings", 0) + 1
+    body = await request.json()
+    last_body.clear()
+    last_body.update(body)
+    if body.get("model", "").startswith("status-"):
+        status = int(body["model"].split("-")[1])
+        return JSONResponse(
+            {"error": {"message": f"scripted failure {status}", "type": "test"}}, status_code=status
+        )
+    inputs = (
+        body["input"]
+        if isinstance(body["input"], list) and not isinstance(body["input"][0], int)
+        else [body["input"]]
+    )
+    dims = body.get("dimensions") or 8
+    data, tokens = [], 0
+    for i, item in enumerate(inputs):
+        digest = hashlib.sha256(json.dumps(item).encode()).digest()
+        vector = [(b - 128) / 128 for b in digest[:dims]]
+        tokens += len(item) if isinstance(item, list) else len(item.split())
+        if body.get("encoding_format") == "base64":
+            value = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode()
+        else:
+            value = vector
+        data.append({"object": "embedding", "index": i, "embedding": value})
+    return JSONResponse({"object": "list", "data": data, "model": body["model"] + "-v1",
+                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})  # fmt: skip
+
+
 async def last(request: Request) -> Response:
     return JSONResponse(last_body)
 
@@ -199,6 +235,7 @@ app = Starlette(
     routes=[
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/v1/models", models),
+        Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/test/count", count),
         Route("/test/last", last),
     ]

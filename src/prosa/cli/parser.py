@@ -222,6 +222,25 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     _model_options(chat)
     _grounding_options(chat)
 
+    embed = command(
+        "embed",
+        "Embed texts: one JSON vector per line, each cached on its own.",
+        "embed",
+        "embed",
+        'examples:\n  prosa embed "What is an LLM?"                     (the bundled MiniLM, offline)\n'
+        "  cat lines.txt | prosa embed                         (one text per line of stdin)\n"
+        '  prosa embed -m text-embedding-3-small --dimensions 256 "a" "b"\n'
+        '  prosa embed --json "a" | jq .usage',
+    )
+    embed.add_argument("texts", nargs="*", help="the texts; none or '-' reads one text per line of stdin")
+    embed.add_argument("-m", "--model", help="local (alias minilm, the default offline) or an upstream model")
+    embed.add_argument("--dimensions", type=_int, help="shorter vectors, where the model supports it")
+    embed.add_argument(
+        "--base-url", help="OpenAI-compatible server URL (default: OPENAI_BASE_URL, config, OpenAI)"
+    )
+    embed.add_argument("--json", action="store_true", help="one JSON object: data, model, usage, cached")
+    _cache_options(embed)
+
     models = command("models", "List the models you can use.", "admin", "models")
     models.add_argument("--json", action="store_true", help="print a JSON list")
     models.add_argument("--base-url", help="OpenAI-compatible server to ask for its models")

@@ -64,6 +64,11 @@ def create_app(config: GatewayConfig | None = None) -> Front:
                 for n in names]  # fmt: skip
         return _json({"object": "list", "data": data})
 
+    async def embeddings(request: Request) -> Any:
+        from .embeddings_route import embeddings as answer
+
+        return await answer(gateway, request, _bearer(request))
+
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok", "version": __version__})
 
@@ -123,6 +128,7 @@ def create_app(config: GatewayConfig | None = None) -> Front:
         routes=[
             Route(CHAT_PATH, chat_other_method, methods=["GET", "PUT", "PATCH", "DELETE"]),
             Route("/v1/models", models, methods=["GET"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/prosa/stats", stats, methods=["GET"]),

@@ -56,6 +56,16 @@ class Store(ABC):
         ``ttl`` (seconds, > 0) overrides the store's default time to live; None means the default.
         """
 
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        """The values of many keys, in order (None where missing). Stores that can answer in one round
+        trip override this (an embedding batch asks for thousands at once)."""
+        return [self.get(key) for key in keys]
+
+    def put_many(self, items: list[tuple[str, bytes]], ttl: float | None = None) -> None:
+        """Store many values; stores that can do it in one transaction override this."""
+        for key, value in items:
+            self.put(key, value, ttl)
+
     @abstractmethod
     def delete(self, key: str) -> bool:
         """Forget ``key``. Return True if there was an entry to forget."""

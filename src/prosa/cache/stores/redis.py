@@ -122,6 +122,14 @@ class RedisStore(Store):
         self._maybe_flush()
         return value  # type: ignore[no-any-return]
 
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        names = [self._entry + key for key in keys]
+        values = self._call(lambda: self._client.mget(names), "reading entries")  # one round trip
+        self._maybe_flush()
+        return list(values)
+
     def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         check_key(key)
         value = as_bytes(value)

@@ -57,6 +57,7 @@ _T = TypeVar("_T")
 
 _BATCH_SECONDS = 1.0  # write batched access times and counters at least this often...
 _BATCH_TOUCHES = 1000  # ...or once this many reads are waiting
+_MANY = 500  # keys per query of get_many (SQLite allows 32,766 parameters; smaller plans stay fast)
 
 
 class SQLiteStore(Store):
@@ -131,7 +132,49 @@ class SQLiteStore(Store):
             self._flush_soon(now)
         return row[0]  # type: ignore[no-any-return]
 
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        found: dict[str, Any] = {}
+        try:
+            conn = self._local.conn
+        except AttributeError:
+            conn = self._conn()
+        try:
+            for start in range(0, len(keys), _MANY):
+                part = keys[start : start + _MANY]
+                sql = f"SELECT key, value, expires FROM entries WHERE key IN ({','.join('?' * len(part))})"
+                for key, value, expires in conn.execute(sql, part):
+                    found[key] = (value, expires)
+        except sqlite3.Error as exc:
+            raise self._fault(exc, "reading entries") from exc
+        now = self._clock()
+        out: list[bytes | None] = []
+        touches = self._touches
+        for key in keys:
+            row = found.get(key)
+            if row is None or (row[1] is not None and row[1] <= now):
+                out.append(None)
+            else:
+                touches[key] = now
+                out.append(row[0])
+        if found and now - self._batch_at > _BATCH_SECONDS:
+            self._flush_soon(now)
+        return out
+
     # -- writes --------------------------------------------------------------------------------
+
+    def put_many(self, items: list[tuple[str, bytes]], ttl: float | None = None) -> None:
+        for key, _ in items:
+            check_key(key)
+        now = self._clock()
+        expires = expiry(now, self.ttl if ttl is None else ttl)
+        rows = [(key, as_bytes(v), len(v), now, now, expires) for key, v in items]
+
+        def store(conn: sqlite3.Connection) -> None:
+            conn.executemany(_PUT, rows)
+            if self.max_bytes is not None and rows:
+                self._evict(conn, keep=rows[-1][0])
+
+        self._write(store, "storing entries")
 
     def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         check_key(key)

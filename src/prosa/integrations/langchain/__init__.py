@@ -13,8 +13,9 @@ from ..._lazy import lazy_exports
 if TYPE_CHECKING:
     from .caches import InMemoryCache, RedisCache, SQLiteCache, StoreCache
     from .chat_model import ChatProsa
+    from .embeddings import ProsaEmbeddings
 
-__all__ = ["ChatProsa", "InMemoryCache", "RedisCache", "SQLiteCache", "StoreCache"]
+__all__ = ["ChatProsa", "InMemoryCache", "ProsaEmbeddings", "RedisCache", "SQLiteCache", "StoreCache"]
 
 _WHERE = {
     "InMemoryCache": "caches",
@@ -22,6 +23,7 @@ _WHERE = {
     "RedisCache": "caches",
     "StoreCache": "caches",
     "ChatProsa": "chat_model",
+    "ProsaEmbeddings": "embeddings",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

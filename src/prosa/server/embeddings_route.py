@@ -1,0 +1,79 @@
+"""POST /v1/embeddings: OpenAI's embeddings endpoint, each input's vector cached on its own.
+
+The body is validated by the same ``EmbedRequest`` as ``Client.embed``; the work (store look-ups,
+the local model, the upstream call) runs off the event loop. ``x-prosa-cache`` says ``hit`` (every
+input was cached), ``miss`` (none was) or ``partial``, and ``x-prosa-cached-inputs`` how many were.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..embeddings.request import LOCAL_EMBED_NAMES
+from ..errors import InvalidRequest
+from .errors import HTTPError, to_http
+from .gateway import JSON, Fixed
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from .gateway import Gateway
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode  # ASCII-only, as every gateway body
+
+
+async def embeddings(gateway: Gateway, request: Request, bearer: str | None) -> Fixed:
+    try:
+        try:
+            data = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            raise HTTPError(400, "the request body is not valid JSON", code="invalid_json") from None
+        if not isinstance(data, dict):
+            raise InvalidRequest("the request body must be a JSON object")
+        if "input" not in data:
+            raise InvalidRequest("input is required: a string or a list of strings", "input")
+        params = {k: v for k, v in data.items() if k not in ("input", "model")}
+        model = data.get("model")
+        if model is None:
+            raise InvalidRequest("model is required, e.g. 'local' or 'text-embedding-3-small'", "model")
+        tag, client = gateway.client_for(bearer)
+        cache_control = (request.headers.get("cache-control") or "").lower()
+        use_cache, refresh = "no-store" not in cache_control, "no-cache" in cache_control
+        local = isinstance(model, str) and model.strip().lower() in LOCAL_EMBED_NAMES
+        unverified = gateway.forward_key and tag not in gateway._verified and not local
+        # A caller's key the upstream never accepted must not read vectors others paid for.
+        result = await client.embed(
+            data["input"], model=model, use_cache=use_cache, refresh=refresh or unverified, **params
+        )
+        if unverified:
+            gateway._verify(tag)
+    except Exception as e:  # noqa: BLE001 - every failure is an OpenAI-shaped answer
+        error = to_http(e, gateway.forward_key)
+        return Fixed(error.status, [(b"content-type", JSON.encode())], error.body())
+    n = len(result)
+    state = b"hit" if result.cached == n else b"miss" if result.cached == 0 else b"partial"
+    body = render(result, params.get("encoding_format") or "float")
+    headers = [(b"content-type", JSON.encode()), (b"x-prosa-cache", state),
+               (b"x-prosa-cached-inputs", b"%d" % result.cached)]  # fmt: skip
+    return Fixed(200, headers, body)
+
+
+def render(result: Any, encoding_format: str) -> bytes:
+    """The OpenAI list body, written piece by piece: thousands of vectors must not cost a json.dumps each."""
+    rows = result.array.astype("<f4", copy=False)
+    parts = []
+    for i, row in enumerate(rows):
+        if encoding_format == "base64":
+            value = b'"' + base64.b64encode(row.tobytes()) + b'"'
+        else:
+            value = _dumps(row.tolist()).encode()
+        parts.append(b'{"object":"embedding","index":%d,"embedding":%s}' % (i, value))
+    t = result.prompt_tokens
+    tail = b'],"model":%s,"usage":{"prompt_tokens":%d,"total_tokens":%d}}' % (
+        _dumps(result.model).encode(),
+        t,
+        t,
+    )
+    return b'{"object":"list","data":[' + b",".join(parts) + tail
