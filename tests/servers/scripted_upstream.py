@@ -132,7 +132,7 @@ async def embeddings(request: Request) -> Response:
     data, tokens = [], 0
     for i, item in enumerate(inputs):
         digest = hashlib.sha256(json.dumps(item).encode()).digest()
-        vector = [(b - 128) / 128 for b in digest[:dims]]
+        vector = [(digest[j % 32] - 128 + j // 32) / 128 for j in range(dims)]
         tokens += len(item) if isinstance(item, list) else len(item.split())
         if body.get("encoding_format") == "base64":
             value = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode()

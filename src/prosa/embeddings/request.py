@@ -15,7 +15,8 @@ from ..errors import InvalidRequest
 from ..messages import plain
 from ..params import UNKEYED
 
-MAX_INPUTS = 2048  # OpenAI's own limit per request
+MAX_INPUTS = 16_384  # per request; what goes upstream is split into OpenAI's batches of 2,048
+UPSTREAM_BATCH = 2048
 LOCAL_EMBED_NAMES = ("local", "minilm")
 _KEY_VERSION = b"prosa-embed-1"
 _SORTED = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode

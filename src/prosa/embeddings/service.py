@@ -1,21 +1,24 @@
 """Embeddings answered from the cache input by input: only the inputs never seen go to the model.
 
 A batch is looked up in one round trip (``Store.get_many``); the missing inputs are embedded in one
-upstream call (or by the bundled MiniLM for ``model="local"``), stored in one transaction, and the
-vectors come back in input order. Each cached vector is its own entry: float32 bytes after a short
-JSON header (model, dimensions, tokens, the input's first characters, when it was stored).
+upstream call per 2,048 (or by the bundled MiniLM for ``model="local"``), stored in one transaction,
+and the vectors come back in input order. Each cached vector is its own entry: a fixed binary
+header (dimensions, tokens), a short JSON note (model, the input's first characters, when it was
+stored) read only by tooling, then the float32 bytes. A hit never parses JSON nor copies a vector
+before it is written out: base64 output encodes the stored bytes as they are.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import struct
 import time
 from typing import TYPE_CHECKING, Any
 
 from .._record import Record
 from ..errors import CacheError, InvalidRequest, ProsaError
-from .request import LOCAL_EMBED_NAMES, EmbedRequest
+from .request import UPSTREAM_BATCH, EmbedRequest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,50 +26,68 @@ if TYPE_CHECKING:
     from ..cache.cache import ResponseCache
     from ..config import Settings
 
-MAGIC = b"prosa-embedding-1\n"
+MAGIC = b"prosa-embedding-2\n"
+_HEAD = struct.Struct("<IIH")  # dimensions, tokens, length of the JSON note that follows
+_START = len(MAGIC) + _HEAD.size
 DEFAULT_OPENAI_EMBED_MODEL = "text-embedding-3-small"
 
 
 class Embeddings(Record):
-    """The vectors of one request, in input order (float32 rows of ``array``; ``vectors`` as lists),
-    the model that made them, the token usage, and how many came from the cache."""
+    """The vectors of one request, in input order: ``blobs`` (each float32 little-endian bytes),
+    ``array`` (an ``(n, dims)`` numpy array) or ``vectors`` (lists of floats); the model that made
+    them, the token usage, and how many came from the cache."""
 
-    __slots__ = ("array", "model", "prompt_tokens", "cached", "latency_ms")
+    __slots__ = ("blobs", "dims", "model", "prompt_tokens", "cached", "latency_ms")
 
     def __init__(
-        self, array: np.ndarray, model: str, prompt_tokens: int, cached: int, latency_ms: float
+        self, blobs: list[Any], dims: int, model: str, prompt_tokens: int, cached: int, latency_ms: float
     ) -> None:
-        self.array, self.model, self.prompt_tokens, self.cached = array, model, prompt_tokens, cached
-        self.latency_ms = latency_ms
+        self.blobs, self.dims, self.model, self.prompt_tokens = blobs, dims, model, prompt_tokens
+        self.cached, self.latency_ms = cached, latency_ms
+
+    @property
+    def array(self) -> np.ndarray:
+        import numpy as np
+
+        return np.frombuffer(b"".join(self.blobs), dtype="<f4").reshape(len(self.blobs), self.dims)
 
     @property
     def vectors(self) -> list[list[float]]:
         return self.array.tolist()  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
-        return len(self.array)
+        return len(self.blobs)
 
 
 def encode_vector(vector: np.ndarray, model: str, tokens: int, text: str) -> bytes:
-    head = {"m": model, "d": int(vector.shape[0]), "t": tokens, "q": text[:200], "c": round(time.time(), 3)}
-    return MAGIC + json.dumps(head, separators=(",", ":")).encode() + b"\n" + vector.astype("<f4").tobytes()
+    note = json.dumps(
+        {"m": model, "q": text[:200], "c": round(time.time(), 3)}, separators=(",", ":")
+    ).encode()
+    return MAGIC + _HEAD.pack(int(vector.shape[0]), tokens, len(note)) + note + vector.astype("<f4").tobytes()
 
 
-def decode_vector(raw: bytes) -> tuple[np.ndarray, dict[str, Any]] | None:
-    """(vector, header) of a stored embedding, or None when ``raw`` is not one."""
-    import numpy as np
-
-    if not raw.startswith(MAGIC):
+def parse_vector(raw: bytes) -> tuple[memoryview, int, int, int] | None:
+    """(the vector's bytes, dimensions, tokens, where the note starts) of a stored embedding, or None."""
+    if not raw.startswith(MAGIC) or len(raw) < _START:
         return None
-    end = raw.find(b"\n", len(MAGIC))
+    dims, tokens, note = _HEAD.unpack_from(raw, len(MAGIC))
+    start = _START + note
+    if len(raw) - start != 4 * dims:
+        return None
+    return memoryview(raw)[start:], dims, tokens, _START
+
+
+def read_note(raw: bytes) -> dict[str, Any]:
+    """The JSON note of a stored embedding (model, question, created), for listing; {} if unreadable."""
+    parsed = parse_vector(raw)
+    if parsed is None:
+        return {}
+    dims, tokens, note = _HEAD.unpack_from(raw, len(MAGIC))
     try:
-        head = json.loads(raw[len(MAGIC) : end])
-        vector = np.frombuffer(raw, dtype="<f4", offset=end + 1)
+        out = json.loads(raw[_START : _START + note])
     except ValueError:
-        return None
-    if end < 0 or not isinstance(head, dict) or vector.shape[0] != head.get("d"):
-        return None
-    return vector, head
+        return {}
+    return {**out, "d": dims, "t": tokens} if isinstance(out, dict) else {}
 
 
 class EmbeddingService:
@@ -82,48 +103,56 @@ class EmbeddingService:
         return DEFAULT_OPENAI_EMBED_MODEL if has_upstream else "local"
 
     def identity(self, model: str) -> str:
-        if model.lower() in LOCAL_EMBED_NAMES:
+        if model == "local":
             return "local-embed:all-MiniLM-L6-v2"
         return f"openai:{self.settings.base_url}"
 
     def embed(self, request: EmbedRequest, *, use_cache: bool = True, refresh: bool = False) -> Embeddings:
         """Every input's vector: from the cache where it is, else from the model (then stored)."""
         start = time.perf_counter()
-        local = request.model == "local"
         model = request.model
         cache = self.cache if use_cache else None
         keys = request.keys(self.identity(model))
-        found: list[tuple[np.ndarray, dict[str, Any]] | None] = [None] * len(keys)
+        n = len(keys)
+        blobs: list[Any] = [None] * n
+        tokens = [0] * n
+        dims = 0
+        model_name = ""
+        raws: list[bytes | None] = [None] * n
         if cache is not None and not refresh:
             try:
                 raws = cache.store.get_many(keys)
             except CacheError as e:
                 cache.warn(e)
-                raws = [None] * len(keys)
-            found = [decode_vector(r) if r is not None else None for r in raws]
-        missing = [i for i, f in enumerate(found) if f is None]
-        cached = len(keys) - len(missing)
-        saved = sum(int(f[1].get("t", 0)) for f in found if f is not None)
+        for i, raw in enumerate(raws):
+            parsed = parse_vector(raw) if raw is not None else None
+            if parsed is not None and (not dims or parsed[1] == dims):
+                blobs[i], dims, tokens[i] = parsed[0], parsed[1], parsed[2]
+                if not model_name:
+                    model_name = read_note(raw).get("m", "")  # type: ignore[arg-type]
+        missing = [i for i in range(n) if blobs[i] is None]
+        cached = n - len(missing)
+        saved = sum(tokens)
         if missing:
             items = [request.inputs[i] for i in missing]
-            vectors, tokens, model_name = (self._local if local else self._upstream)(request, items)
+            vectors, counts, model_name = (self._local if model == "local" else self._upstream)(
+                request, items
+            )
+            if dims and vectors.shape[1] != dims:  # the model changed size: ask again for every input
+                return self.embed(request, use_cache=use_cache, refresh=True)
+            dims = int(vectors.shape[1])
             new = []
             for j, i in enumerate(missing):
-                text = items[j] if isinstance(items[j], str) else json.dumps(items[j])[:200]
-                found[i] = (vectors[j], {"m": model_name, "t": tokens[j]})
-                new.append((keys[i], encode_vector(vectors[j], model_name, tokens[j], text)))
+                blobs[i] = vectors[j].astype("<f4").tobytes()
+                tokens[i] = counts[j]
+                text = items[j] if isinstance(items[j], str) else json.dumps(items[j])
+                new.append((keys[i], encode_vector(vectors[j], model_name, counts[j], text)))
             if cache is not None:
                 cache._safely(cache.store.put_many, new)
         if cache is not None:
             _count(cache, cached, len(missing), saved)
-        import numpy as np
-
-        rows = [f for f in found if f is not None]
-        array = np.vstack([f[0] for f in rows])
-        tokens = sum(int(f[1].get("t", 0)) for f in rows)
-        return Embeddings(
-            array, str(rows[0][1].get("m", model)), tokens, cached, (time.perf_counter() - start) * 1000
-        )
+        elapsed = (time.perf_counter() - start) * 1000
+        return Embeddings(blobs, dims, model_name or model, sum(tokens), cached, elapsed)
 
     def _local(self, request: EmbedRequest, items: list[Any]) -> tuple[Any, list[int], str]:
         from ..cache.semantic.embed import load_embedder
@@ -150,25 +179,30 @@ class EmbeddingService:
 
         provider = self._openai or OpenAIProvider(self.settings)
         self._openai = provider
-        try:
-            answer = provider.client().post(
-                "/embeddings", body={"model": request.model, "input": items, **request.upstream_params()},
-                cast_to=object,
-            )  # fmt: skip
-        except Exception as e:  # noqa: BLE001 - one clear line
-            raise provider.error(e) from None
-        try:
-            rows = sorted(answer["data"], key=lambda d: d["index"])
-            vectors = [_vector(d["embedding"]) for d in rows]
-            total = int((answer.get("usage") or {}).get("prompt_tokens") or 0)
-            model_name = str(answer.get("model") or request.model)
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise ProsaError(
-                f"the upstream's embeddings answer is malformed ({e}); check --upstream"
-            ) from None
-        if len(vectors) != len(items):
-            raise ProsaError(f"the upstream answered {len(vectors)} embeddings for {len(items)} inputs")
-        return np.vstack(vectors), _split_tokens(total, items), model_name
+        vectors: list[Any] = []
+        tokens: list[int] = []
+        model_name = request.model
+        for start in range(0, len(items), UPSTREAM_BATCH):  # the API takes at most 2,048 inputs a call
+            batch = items[start : start + UPSTREAM_BATCH]
+            body = {"model": request.model, "input": batch, **request.upstream_params()}
+            try:
+                answer = provider.client().post("/embeddings", body=body, cast_to=object)
+            except Exception as e:  # noqa: BLE001 - one clear line
+                raise provider.error(e) from None
+            try:
+                rows = sorted(answer["data"], key=lambda d: d["index"])
+                got = [_vector(d["embedding"]) for d in rows]
+                total = int((answer.get("usage") or {}).get("prompt_tokens") or 0)
+                model_name = str(answer.get("model") or request.model)
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise ProsaError(
+                    f"the upstream's embeddings answer is malformed ({e}); check --upstream"
+                ) from None
+            if len(got) != len(batch):
+                raise ProsaError(f"the upstream answered {len(got)} embeddings for {len(batch)} inputs")
+            vectors += got
+            tokens += _split_tokens(total, batch)
+        return np.vstack(vectors), tokens, model_name
 
 
 def _vector(value: Any) -> Any:

@@ -61,15 +61,14 @@ async def embeddings(gateway: Gateway, request: Request, bearer: str | None) -> 
 
 
 def render(result: Any, encoding_format: str) -> bytes:
-    """The OpenAI list body, written piece by piece: thousands of vectors must not cost a json.dumps each."""
-    rows = result.array.astype("<f4", copy=False)
-    parts = []
-    for i, row in enumerate(rows):
-        if encoding_format == "base64":
-            value = b'"' + base64.b64encode(row.tobytes()) + b'"'
-        else:
-            value = _dumps(row.tolist()).encode()
-        parts.append(b'{"object":"embedding","index":%d,"embedding":%s}' % (i, value))
+    """The OpenAI list body, written piece by piece: thousands of vectors must not cost a json.dumps each.
+
+    base64 (what the openai SDK asks for) encodes the stored float32 bytes as they are."""
+    if encoding_format == "base64":
+        values = [b'"' + base64.b64encode(blob) + b'"' for blob in result.blobs]
+    else:
+        values = [_dumps(row).encode() for row in result.vectors]
+    parts = [b'{"object":"embedding","index":%d,"embedding":%s}' % (i, v) for i, v in enumerate(values)]
     t = result.prompt_tokens
     tail = b'],"model":%s,"usage":{"prompt_tokens":%d,"total_tokens":%d}}' % (
         _dumps(result.model).encode(),
