@@ -112,6 +112,16 @@ def _describe(cache: Any, key: str) -> _Described | None:
         return _Described(
             entry.model, entry.provider, entry.question, entry.texts, entry.usage, entry.finish_reason
         )
+    if raw.startswith(b"prosa-embedding-"):  # an embedding: its note names the model and the input
+        from ..embeddings.service import read_note
+
+        note = read_note(raw)
+        if not note:
+            return None
+        text = f"[embedding: {note['d']} dimensions]"
+        return _Described(
+            str(note.get("m", "")), "embedding", str(note.get("q", "")), [text], Usage(int(note["t"]), 0), ""
+        )
     try:
         data = json.loads(raw)
         if not isinstance(data, dict) or data.get("v") != "lc1":
