@@ -69,6 +69,16 @@ def create_app(config: GatewayConfig | None = None) -> Front:
 
         return await answer(gateway, request, _bearer(request))
 
+    async def responses(request: Request) -> Any:
+        from .responses_route import create
+
+        return await create(gateway, request, _bearer(request))
+
+    async def stored_response(request: Request) -> Any:
+        from .responses_route import retrieve
+
+        return await retrieve(gateway, request.path_params["id"])
+
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok", "version": __version__})
 
@@ -129,6 +139,8 @@ def create_app(config: GatewayConfig | None = None) -> Front:
             Route(CHAT_PATH, chat_other_method, methods=["GET", "PUT", "PATCH", "DELETE"]),
             Route("/v1/models", models, methods=["GET"]),
             Route("/v1/embeddings", embeddings, methods=["POST"]),
+            Route("/v1/responses", responses, methods=["POST"]),
+            Route("/v1/responses/{id}", stored_response, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/prosa/stats", stats, methods=["GET"]),

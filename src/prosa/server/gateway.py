@@ -148,18 +148,22 @@ class Gateway:
         except (ValueError, RecursionError):  # also a body that is not UTF-8, or nested too deep
             raise HTTPError(400, "the request body is not valid JSON", code="invalid_json") from None
         args = parse_chat(data)
-        if not self.has_upstream and args.model.strip().lower() not in LOCAL_MODEL_NAMES:
-            raise HTTPError(
-                404,
-                f"model {args.model!r} is not served here: this gateway has no upstream, only 'local'; "
-                "start it with --upstream URL or an OpenAI key",
-                param="model",
-                code="model_not_found",
-            )
+        self.require_served(args.model)
         call = client.prepare(args.messages, args.model, args.params, refresh, use_cache)
         if remember and call.key is not None:
             self._remember((tag, body), args, call)
         return args, call
+
+    def require_served(self, model: str) -> None:
+        """A 404 for a model this gateway cannot answer: any but 'local' when there is no upstream."""
+        if not self.has_upstream and model.strip().lower() not in LOCAL_MODEL_NAMES:
+            raise HTTPError(
+                404,
+                f"model {model!r} is not served here: this gateway has no upstream, only 'local'; "
+                "start it with --upstream URL or an OpenAI key",
+                param="model",
+                code="model_not_found",
+            )
 
     def _remember(self, key: tuple[str, bytes], args: ChatArgs, call: Call) -> None:
         calls = self._calls

@@ -1,0 +1,148 @@
+"""POST /v1/responses and GET /v1/responses/{id}: the Responses API, answered through Chat Completions.
+
+The request is translated (prosa.responses.translate) and goes through the same pipeline as a chat
+completion — the same cache entries, single-flight and upstreams — and the chunks, fresh or cached,
+are rendered as Responses events or a whole ``response`` by one state machine (prosa.responses.render).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import StreamingResponse
+
+from ..errors import InvalidRequest
+from ..responses import store
+from ..responses.render import ResponseBuilder
+from ..responses.translate import input_messages, to_chat
+from .errors import HTTPError, to_http
+from .gateway import JSON, SSE, ClientGone, Fixed, _directives, _next
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ..stream import AsyncChatStream
+    from .gateway import Gateway
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode  # ASCII-only, as every gateway body
+
+
+def _error(e: BaseException, gateway: Gateway) -> Fixed:
+    error = to_http(e, gateway.forward_key)
+    return Fixed(error.status, [(b"content-type", JSON.encode())], error.body())
+
+
+def _sse(events: list[dict[str, Any]]) -> bytes:
+    return b"".join(b"event: %s\ndata: %s\n\n" % (e["type"].encode(), _dumps(e).encode()) for e in events)
+
+
+async def create(gateway: Gateway, request: Request, bearer: str | None) -> Any:
+    try:
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            raise HTTPError(400, "the request body is not valid JSON", code="invalid_json") from None
+        if not isinstance(body, dict):
+            raise InvalidRequest("the request body must be a JSON object")
+        model = body.get("model")
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidRequest("model is required: a non-empty string such as 'local'", "model")
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise InvalidRequest(f"stream must be true or false (got {stream!r})", "stream")
+        gateway.require_served(model)
+        tag, client = gateway.client_for(bearer)
+        cache = client.cache
+        history: list[dict[str, Any]] = []
+        previous = body.get("previous_response_id")
+        if previous is not None:
+            if not isinstance(previous, str) or cache is None:
+                raise InvalidRequest(
+                    "previous_response_id needs a stored response (and a gateway cache)",
+                    "previous_response_id",
+                )
+            found = await asyncio.to_thread(store.load, cache, previous)
+            if found is None:
+                raise HTTPError(
+                    404, f"no stored response {previous!r}", param="previous_response_id", code="not_found"
+                )
+            history = found[1]
+        messages, fields = to_chat(body, history)
+        conversation = history + input_messages(body.get("input"))
+        refresh, use_cache = _directives(request.headers.get("cache-control"))
+        call = client.prepare(messages, model, fields, refresh, use_cache)
+        hit = client.hit(call, refresh)
+        builder = ResponseBuilder(body, call.model_name, previous)
+        keep = body.get("store", True) is not False and cache is not None
+
+        def finished() -> None:
+            if keep:
+                store.save(cache, builder.response(), conversation + builder.assistant_turn())
+
+        if hit is not None:
+            records = hit.entry.records
+            headers = [(b"content-type", (SSE if stream else JSON).encode()), (b"x-prosa-cache", b"hit")]
+            if stream:
+                events = [e for data in records for e in builder.feed(data)] + builder.end()
+                answer = _sse(events)
+            else:
+                answer = _dumps(builder.whole(records)).encode()
+            await asyncio.to_thread(finished)
+            return Fixed(200, headers, answer)
+        state = "miss" if call.key is not None else "bypass"
+        chat = client.ask_model(call, refresh)
+        if not stream:
+            records = await gateway._until_disconnect(_records(chat), request.receive)
+            answer = _dumps(builder.whole(records)).encode()
+            await asyncio.to_thread(finished)
+            return Fixed(200, [(b"content-type", JSON.encode()), (b"x-prosa-cache", state.encode())], answer)
+        first = await gateway._until_disconnect(_next(chat), request.receive)
+    except ClientGone:
+        return Fixed(499, [], b"")  # nobody is listening
+    except Exception as e:  # noqa: BLE001 - every failure is an OpenAI-shaped answer
+        return _error(e, gateway)
+    headers = {"x-prosa-cache": state, "cache-control": "no-cache", "x-accel-buffering": "no"}
+    return StreamingResponse(_relay(gateway, chat, first, builder, finished), headers=headers, media_type=SSE)
+
+
+async def _records(chat: AsyncChatStream) -> list[dict[str, Any]]:
+    return [chunk.data async for chunk in chat]
+
+
+async def _relay(
+    gateway: Gateway, chat: AsyncChatStream, first: Any, builder: ResponseBuilder, finished: Any
+) -> AsyncIterator[bytes]:
+    """A miss as Responses events, sent as each chunk arrives; cancelled when the client leaves."""
+    start = time.perf_counter()
+    try:
+        if first is not None:
+            yield _sse(builder.feed(first.data))
+            async for chunk in chat:
+                events = builder.feed(chunk.data)
+                if events:
+                    yield _sse(events)
+        yield _sse(builder.end())
+        gateway.metrics.answer.observe(time.perf_counter() - start)
+        await asyncio.to_thread(finished)
+    except (asyncio.CancelledError, GeneratorExit):
+        gateway.metrics.streams_cancelled += 1
+        raise
+    except Exception as e:  # noqa: BLE001 - the status is sent: an error event, as OpenAI does
+        error = to_http(e, gateway.forward_key)
+        event = {"type": "error", "code": error.code, "message": error.message, "param": error.param,
+                 "sequence_number": builder.sequence}  # fmt: skip
+        yield _sse([event])
+    finally:
+        await chat.aclose()
+
+
+async def retrieve(gateway: Gateway, response_id: str) -> Fixed:
+    cache = gateway.cache
+    found = await asyncio.to_thread(store.load, cache, response_id) if cache is not None else None
+    if found is None:
+        return _error(HTTPError(404, f"no stored response {response_id!r}", code="not_found"), gateway)
+    return Fixed(200, [(b"content-type", JSON.encode())], _dumps(found[0]).encode())
