@@ -35,6 +35,8 @@ class Usage(Record):
     def from_dict(cls, data: dict[str, Any] | None) -> Usage:
         if not data:
             return cls()
+        if len(data) == 3 and "total_tokens" in data:  # the common shape, kept short: it runs on every hit
+            return cls(int(data.get("prompt_tokens") or 0), int(data.get("completion_tokens") or 0))
         extra = {
             k: v for k, v in data.items() if k not in ("prompt_tokens", "completion_tokens", "total_tokens")
         }

@@ -22,7 +22,17 @@ class Entry(Record):
     """A recorded answer: every chunk's data as the upstream sent it, its arrival time (ms), who
     answered, when, and the question (for listing). The whole completion is assembled once."""
 
-    __slots__ = ("model", "provider", "records", "offsets", "created", "question", "completion", "memo")
+    __slots__ = (
+        "model",
+        "provider",
+        "records",
+        "offsets",
+        "created",
+        "question",
+        "completion",
+        "memo",
+        "_usage",
+    )
 
     def __init__(
         self,
@@ -41,6 +51,7 @@ class Entry(Record):
         self.question = question
         self.completion: dict[str, Any] = assemble(records)
         self.memo: dict[Any, Any] = {}  # renderings of this entry kept by the doors (e.g. SSE frames)
+        self._usage: Usage | None = None
 
     def chunks(self) -> list[Chunk]:
         """The recorded chunks, in order, as they were streamed."""
@@ -64,7 +75,11 @@ class Entry(Record):
 
     @property
     def usage(self) -> Usage:
-        return Usage.from_dict(self.completion.get("usage"))
+        """The answer's usage (made once per decoded entry; callers must not change it)."""
+        usage = self._usage
+        if usage is None:
+            usage = self._usage = Usage.from_dict(self.completion.get("usage"))
+        return usage
 
     def encode(self) -> bytes:
         doc = {
