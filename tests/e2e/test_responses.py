@@ -139,3 +139,36 @@ def test_the_local_model_answers_the_responses_api(gw):
     assert miss.output_text and miss_events == hit_events
     assert miss.status in ("completed", "incomplete")  # 8 tokens may cut it: then response.incomplete
     assert same(client.responses.create(**kw)) == same(hit)
+
+
+@pytest.fixture(scope="module")
+def passthrough(scripted_upstream, tmp_path_factory):
+    gateway = start_gateway(
+        tmp_path_factory.mktemp("gw-responses-pass"), "--upstream", scripted_upstream.base_url,
+        "--responses", "passthrough", env={"OPENAI_API_KEY": "sk-gateway"}, config="[openai]\nmax_retries = 0\n",
+    )  # fmt: skip
+    yield gateway
+    gateway.stop()
+
+
+def test_an_upstream_that_speaks_responses_is_passed_through_and_cached(passthrough, scripted_upstream):
+    from pathlib import Path
+
+    recorded = [json.loads(line[6:]) for line in
+                (Path(__file__).parent.parent / "data" / "streams" / "responses_text.sse").read_text().splitlines()
+                if line.startswith("data: ")]  # fmt: skip
+    client = sdk(passthrough)
+    before = scripted_upstream.counts().get("responses", 0)
+    runs = []
+    for expected in ("miss", "hit"):
+        raw = client.responses.with_raw_response.create(model="gpt-4.1", input="Hi", stream=True)
+        assert raw.headers["x-prosa-cache"] == expected
+        runs.append([_unparsed(e.to_dict()) for e in raw.parse()])
+    assert runs[0] == runs[1] == recorded  # every event as the upstream sent it, ids included
+    assert scripted_upstream.counts()["responses"] - before == 1
+    assert scripted_upstream.last() == {"model": "gpt-4.1", "input": "Hi", "stream": True}
+    whole = client.responses.with_raw_response.create(model="gpt-4.1", input="Hi")
+    assert whole.headers["x-prosa-cache"] == "hit" and whole.parse().output_text == "Hello! How can I help?"
+    assert client.responses.retrieve(recorded[-1]["response"]["id"]).id == recorded[-1]["response"]["id"]
+    local = client.responses.create(model="local", input="Say hi.", max_output_tokens=4, temperature=0)
+    assert local.output and scripted_upstream.counts()["responses"] - before == 1  # local is translated

@@ -143,6 +143,30 @@ async def embeddings(request: Request) -> Response:
                          "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})  # fmt: skip
 
 
+async def responses(request: Request) -> Response:
+    """A Responses API upstream (for pass-through): streams tests/data/streams/responses_text.sse, or
+    answers its final response whole; GET /v1/responses/{id} returns that response."""
+    counts["responses"] = counts.get("responses", 0) + 1
+    body = await request.json()
+    last_body.clear()
+    last_body.update(body)
+    frames = (STREAMS / "responses_text.sse").read_bytes()
+    if body.get("stream"):
+        return Response(frames, media_type="text/event-stream")
+    final = json.loads(frames.rstrip().split(b"\n")[-1][len(b"data: ") :])["response"]
+    return JSONResponse(final)
+
+
+async def stored_response(request: Request) -> Response:
+    frames = (STREAMS / "responses_text.sse").read_bytes()
+    final = json.loads(frames.rstrip().split(b"\n")[-1][len(b"data: ") :])["response"]
+    if request.path_params["id"] != final["id"]:
+        return JSONResponse(
+            {"error": {"message": "no such response", "type": "invalid_request_error"}}, status_code=404
+        )
+    return JSONResponse(final)
+
+
 async def last(request: Request) -> Response:
     return JSONResponse(last_body)
 
@@ -236,6 +260,8 @@ app = Starlette(
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/v1/models", models),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
+        Route("/v1/responses", responses, methods=["POST"]),
+        Route("/v1/responses/{id}", stored_response),
         Route("/test/count", count),
         Route("/test/last", last),
     ]

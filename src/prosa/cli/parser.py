@@ -364,4 +364,11 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
         metavar="BYTES",
         help="largest request body (default 1 MB)",
     )
+    serve.add_argument(
+        "--responses",
+        choices=["auto", "translate", "passthrough"],
+        default="auto",
+        help="/v1/responses: pass through to an upstream that speaks the Responses API (auto: OpenAI's), "
+        "or translate to Chat Completions (every other server, and the local model)",
+    )
     return parser

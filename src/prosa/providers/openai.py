@@ -89,7 +89,7 @@ class OpenAIProvider:
             # event comes back as the plain JSON the upstream sent (cast_to=object).
             client = self.client()
             events = client.post(
-                "/chat/completions", **_payload(client, request), cast_to=object, stream=True,
+                "/chat/completions", **_payload(client, _body(request)), cast_to=object, stream=True,
                 stream_cls=openai.Stream[object],
             )  # fmt: skip
             with events:
@@ -108,7 +108,7 @@ class OpenAIProvider:
 
             client = self.aclient()
             events = await client.post(
-                "/chat/completions", **_payload(client, request), cast_to=object, stream=True,
+                "/chat/completions", **_payload(client, _body(request)), cast_to=object, stream=True,
                 stream_cls=openai.AsyncStream[object],
             )  # fmt: skip
             async with events:
@@ -208,14 +208,14 @@ def _body(request: ChatRequest) -> bytes:
         return json.dumps(body, separators=(",", ":")).encode()
 
 
-def _payload(client: Any, request: ChatRequest) -> dict[str, bytes]:
-    """The encoded body as the SDK takes raw bytes: ``content`` in newer releases, ``body`` before."""
+def _payload(client: Any, content: bytes) -> dict[str, bytes]:
+    """An encoded body as the SDK takes raw bytes: ``content`` in newer releases, ``body`` before."""
     takes_content = getattr(client, "_prosa_content", None)
     if takes_content is None:
         import inspect
 
         takes_content = client._prosa_content = "content" in inspect.signature(client.post).parameters
-    return {"content" if takes_content else "body": _body(request)}
+    return {"content" if takes_content else "body": content}
 
 
 class _Decoder:

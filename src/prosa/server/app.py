@@ -77,7 +77,7 @@ def create_app(config: GatewayConfig | None = None) -> Front:
     async def stored_response(request: Request) -> Any:
         from .responses_route import retrieve
 
-        return await retrieve(gateway, request.path_params["id"])
+        return await retrieve(gateway, request.path_params["id"], _bearer(request))
 
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok", "version": __version__})

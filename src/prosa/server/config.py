@@ -30,6 +30,9 @@ class GatewayConfig:
     workers: int = 1
     insecure: bool = False
     max_body: int = 1_000_000
+    # /v1/responses: "passthrough" to an upstream that speaks it, "translate" to Chat Completions, or
+    # "auto" (pass through to OpenAI's own API, translate for every other server).
+    responses: str = "auto"
     # How often the cache dashboard samples the counters (seconds), and how many samples it keeps.
     stats_interval: float = 10.0
     stats_points: int = 360
@@ -50,6 +53,7 @@ class GatewayConfig:
             workers=getattr(args, "workers", 1),
             insecure=bool(getattr(args, "insecure", False)),
             max_body=getattr(args, "max_body", 1_000_000),
+            responses=getattr(args, "responses", "auto"),
             stats_interval=float(interval) if interval else 10.0,
         )
 

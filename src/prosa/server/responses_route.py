@@ -19,6 +19,7 @@ from ..errors import InvalidRequest
 from ..responses import store
 from ..responses.render import ResponseBuilder
 from ..responses.translate import input_messages, to_chat
+from . import responses_passthrough as passthrough
 from .errors import HTTPError, to_http
 from .gateway import JSON, SSE, ClientGone, Fixed, _directives, _next
 
@@ -56,6 +57,9 @@ async def create(gateway: Gateway, request: Request, bearer: str | None) -> Any:
             raise InvalidRequest(f"stream must be true or false (got {stream!r})", "stream")
         gateway.require_served(model)
         tag, client = gateway.client_for(bearer)
+        if passthrough.passes_through(gateway, model):
+            refresh, use_cache = _directives(request.headers.get("cache-control"))
+            return await passthrough.create(gateway, client, body, refresh, use_cache)
         cache = client.cache
         history: list[dict[str, Any]] = []
         previous = body.get("previous_response_id")
@@ -140,7 +144,9 @@ async def _relay(
         await chat.aclose()
 
 
-async def retrieve(gateway: Gateway, response_id: str) -> Fixed:
+async def retrieve(gateway: Gateway, response_id: str, bearer: str | None) -> Fixed:
+    if passthrough.passes_through(gateway, "upstream"):  # the upstream keeps its own responses
+        return await passthrough.retrieve(gateway.client_for(bearer)[1], response_id)
     cache = gateway.cache
     found = await asyncio.to_thread(store.load, cache, response_id) if cache is not None else None
     if found is None:
