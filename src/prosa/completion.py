@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 # Replaced, never concatenated, when a delta repeats them (some servers repeat the role each chunk).
-_REPLACE = frozenset({"index", "type", "role", "id", "name"})
+_REPLACE = frozenset({"index", "type", "role", "id"})
 
 
 # Chunk fields that describe one chunk, not the answer (obfuscation: OpenAI's random padding).
@@ -22,12 +22,13 @@ def merge(acc: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
     """Merge one delta into an accumulated object (in place) and return it."""
     for key, value in delta.items():
         old = acc.get(key)
-        if old is None or key in _REPLACE and key != "name":
+        if old is None or key in _REPLACE:
             acc[key] = _copy(value)
         elif value is None:
             continue
         elif isinstance(old, str) and isinstance(value, str):
-            acc[key] = value if key == "name" and old == value else old + value
+            # A tool's name repeated whole in every fragment (some servers do) is kept once.
+            acc[key] = old if key == "name" and old == value else old + value
         elif isinstance(old, dict) and isinstance(value, dict):
             merge(old, value)
         elif isinstance(old, list) and isinstance(value, list):
