@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 from langchain_core.exceptions import OutputParserException
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.tools import tool
 from pydantic import BaseModel
 from typing_extensions import TypedDict
@@ -277,3 +284,59 @@ def test_replies_convert_to_langchain_messages_faithfully() -> None:
     # A refusal is an error for structured output, not a silent None.
     with pytest.raises(OutputParserException, match="refused to answer: I cannot."):
         list(_check_refusal(iter([first.message, second.message])))
+
+
+def test_every_message_kind_reaches_the_upstream_in_openai_form(scripted_upstream: Server) -> None:
+    model = ChatProsa(model="echo", base_url=scripted_upstream.base_url, api_key="sk-test", cache_store=None)
+    messages = [
+        SystemMessage(content="Be brief.", additional_kwargs={"__openai_role__": "developer"}),
+        HumanMessage(
+            content=[{"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"}, "and this?"],
+            name="ann",
+        ),
+        AIMessage(content="", tool_calls=[{"name": "lookup", "args": {"query": "é"}, "id": "c1"}]),
+        ToolMessage(
+            content=[{"type": "text", "text": "r1"}], tool_call_id="c1", name="lookup", status="error"
+        ),
+        ChatMessage(role="user", content="so?"),
+    ]
+    answer = model.invoke(messages)
+    assert answer.content == "messages=5 roles=developer,user,assistant,tool,user last=so?"
+    assert last_body(scripted_upstream)["messages"] == [
+        {"role": "developer", "content": "Be brief."},
+        {
+            "role": "user",
+            "name": "ann",
+            "content": [
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+                {"type": "text", "text": "and this?"},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "type": "function",
+                    "id": "c1",
+                    "function": {"name": "lookup", "arguments": '{"query": "é"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "r1"}]},
+        {"role": "user", "content": "so?"},
+    ]
+
+
+def test_invoke_with_streaming_on_gives_the_same_cached_tool_calls(scripted_upstream: Server) -> None:
+    model = agent(scripted_upstream, streaming=True).bind_tools([lookup])
+    before = scripted_upstream.count()
+    first = model.invoke("capital of Brazil")
+    second = model.invoke("capital of Brazil")
+    assert scripted_upstream.count() == before + 1
+    assert (
+        first.tool_calls
+        == second.tool_calls
+        == [{"name": "lookup", "args": {"query": "capital of Brazil"}, "id": "call_1", "type": "tool_call"}]
+    )
+    assert second.response_metadata["cached"] is True
