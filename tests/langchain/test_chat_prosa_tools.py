@@ -103,6 +103,9 @@ def test_a_streamed_tool_call_replays_the_same_fragments(scripted_upstream: Serv
     ]
     assert second[-1].response_metadata["cached"] is True
     assert second[-1].response_metadata["finish_reason"] == "tool_calls"
+    # stream_options asking for the usage (prosa always records it) is a transport option: same entry.
+    usage = list(model.stream("capital of Chile", stream_options={"include_usage": True}))[-1].usage_metadata
+    assert usage == {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
     # The streamed answer serves invoke too: one entry, the same tool calls.
     assert model.invoke("capital of Chile").tool_calls == whole.tool_calls
     assert scripted_upstream.count() == before + 1
@@ -164,6 +167,8 @@ def test_what_cannot_be_sent_is_refused_in_one_line(scripted_upstream: Server) -
         list(model.stream("hi", n=2))
     with pytest.raises(InvalidRequest, match="tools must be a list of objects"):
         model.invoke("hi", tools="lookup")
+    with pytest.raises(InvalidRequest, match="stream_options takes only include_usage=True"):
+        model.invoke("hi", stream_options={"include_usage": False})
     with pytest.raises(InvalidRequest, match="needs a schema"):
         model.with_structured_output(None, method="json_schema")
 

@@ -277,6 +277,13 @@ class ChatProsa(BaseChatModel):
         for name, value in kwargs.items():
             if name == "stream" or name.startswith("ls_"):
                 continue  # LangChain's own routing and tracing hints, not request fields
+            if name == "stream_options":
+                if value is not None and value != {"include_usage": True}:
+                    raise InvalidRequest(
+                        "ChatProsa streams with usage always; stream_options takes only include_usage=True",
+                        name,
+                    )
+                continue  # what it asks for is always done
             options[name] = value
         if streaming and options.get("n") not in (None, 1):
             raise InvalidRequest("ChatProsa streams one choice; use invoke() for n > 1", "n")
