@@ -303,10 +303,11 @@ def test_every_message_kind_reaches_the_upstream_in_openai_form(scripted_upstrea
         ToolMessage(
             content=[{"type": "text", "text": "r1"}], tool_call_id="c1", name="lookup", status="error"
         ),
+        AIMessage(content=[{"type": "reasoning", "reasoning": "hmm"}, {"type": "text", "text": "It is r1."}]),
         ChatMessage(role="user", content="so?"),
     ]
     answer = model.invoke(messages)
-    assert answer.content == "messages=5 roles=developer,user,assistant,tool,user last=so?"
+    assert answer.content == "messages=6 roles=developer,user,assistant,tool,assistant,user last=so?"
     assert last_body(scripted_upstream)["messages"] == [
         {"role": "developer", "content": "Be brief."},
         {
@@ -329,6 +330,10 @@ def test_every_message_kind_reaches_the_upstream_in_openai_form(scripted_upstrea
             ],
         },
         {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "r1"}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "It is r1."}],
+        },  # its reasoning not sent back
         {"role": "user", "content": "so?"},
     ]
 

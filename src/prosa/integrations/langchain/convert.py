@@ -36,6 +36,18 @@ _HAS_POSITION = "chunk_position" in AIMessageChunk.model_fields
 # Fields of an assistant message or delta kept in ``additional_kwargs``, as langchain-openai keeps
 # them (``reasoning_content`` as the DeepSeek and vLLM integrations do).
 _EXTRA = ("refusal", "function_call", "audio", "reasoning_content")
+# Blocks of an assistant's content that record its output but are never sent back as content.
+_OUTPUT_ONLY = frozenset(
+    {
+        "reasoning",
+        "thinking",
+        "reasoning_content",
+        "tool_use",
+        "tool_call",
+        "function_call",
+        "code_interpreter_call",
+    }
+)
 
 
 def to_prosa(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
@@ -61,6 +73,11 @@ def to_prosa(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
 
 def _assistant(message: AIMessage, converted: dict[str, Any]) -> None:
     """What convert_to_openai_messages leaves out of an assistant turn, added as langchain-openai sends it."""
+    content = converted.get("content")
+    if isinstance(content, list):
+        # The model's own reasoning and call blocks (another provider's output, or LangChain's v1
+        # blocks) are not content the Chat Completions API takes back: dropped, as langchain-openai does.
+        converted["content"] = [p for p in content if p.get("type") not in _OUTPUT_ONLY] or None
     calls = converted.get("tool_calls") or []
     for invalid in message.invalid_tool_calls:  # sent back as the model wrote them
         calls.append(
