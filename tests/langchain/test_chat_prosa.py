@@ -180,3 +180,15 @@ def test_what_prosa_cannot_send_is_refused_in_one_line() -> None:
         model.invoke([HumanMessage(content=[{"type": "image_url", "image_url": {"url": ""}}])])
     with pytest.raises(InvalidRequest, match="temperature must be between 0 and 2"):
         model.invoke("hi", temperature=3)
+
+
+def test_structured_output_in_json_mode_from_a_real_model_is_cached(llama_upstream: Server) -> None:
+    """llama.cpp's server constrains the answer to JSON: parsed, then served again from the cache."""
+    structured = chat_prosa(llama_upstream, max_tokens=60).with_structured_output(method="json_mode")
+    question = "Give a JSON object describing the capital of France."
+    before = llama_upstream.count()
+    first = structured.invoke(question)
+    assert isinstance(first, dict) and first
+    assert structured.invoke(question) == first
+    assert list(structured.stream(question))[-1] == first
+    assert llama_upstream.count() == before + 1
