@@ -54,12 +54,17 @@ class ChatProsa(BaseChatModel):
     ``model="local"`` (default) is the embedded SmolLM2; any other name goes to the OpenAI provider
     at ``base_url`` with ``api_key`` (else prosa's configuration). ``cache_store`` takes what
     ``prosa.Client(cache=...)`` takes: ``"memory"``, ``"sqlite"``, ``"sqlite:///path.db"``, a path,
-    a :class:`~prosa.cache.Store`, or None for no cache; left out, prosa's configuration decides
-    (``PROSA_CACHE`` / ``[cache] store``; nothing by default).
+    a :class:`~prosa.cache.Store`, or None for no cache. Left out, a prosa cache set with LangChain's
+    ``set_llm_cache`` (``prosa.langchain.SQLiteCache``...) serves the model, looked up at each call;
+    else prosa's configuration decides (``PROSA_CACHE`` / ``[cache] store``; nothing by default).
 
-    ``cache`` (LangChain's cache) defaults to False: prosa's cache already serves ``invoke`` and
-    ``stream`` under one key, and LangChain's global cache would store every answer a second
-    time and still miss every stream. Set ``cache=None`` to use ``set_llm_cache`` as well.
+    ``cache`` (LangChain's own cache layer) defaults to False: prosa's cache already serves
+    ``invoke`` and ``stream`` under one key, and LangChain's layer would store every answer a
+    second time and still miss every stream. ``cache=None`` hands the global cache to LangChain's
+    layer instead (then prosa's layer leaves it alone: an answer is stored once).
+
+    ``bind_tools`` and ``with_structured_output`` work as ChatOpenAI's do; tool calls are cached and
+    replayed like text.
     """
 
     model: str = "local"
