@@ -281,6 +281,13 @@ def test_replies_convert_to_langchain_messages_faithfully() -> None:
     assert first.message.additional_kwargs == {"reasoning_content": "think"}
     assert first.generation_info == {"finish_reason": "tool_calls", "logprobs": {"content": []}}
     assert second.message.additional_kwargs == {"refusal": "I cannot."}
+    # A cached reply's completion is shared with the cache's entry: what a caller changes stays its own.
+    first.message.additional_kwargs["reasoning_content"] = "changed"
+    assert first.generation_info is not None
+    first.generation_info["logprobs"]["content"].append("changed")
+    again = convert.result(reply).generations[0]
+    assert again.message.additional_kwargs == {"reasoning_content": "think"}
+    assert again.generation_info == {"finish_reason": "tool_calls", "logprobs": {"content": []}}
     # Sent back, the invalid call goes as the model wrote it.
     assert convert.to_prosa([first.message])[0]["tool_calls"][1]["function"] == {
         "name": "g",

@@ -12,6 +12,7 @@ fragments), as langchain-openai does.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import deepcopy
 from typing import Any
 
 from langchain_core.messages import (
@@ -112,13 +113,19 @@ def _ai_message(data: dict[str, Any]) -> AIMessage:
             tool_calls.append(parse_tool_call(raw, return_id=True))
         except Exception as e:  # noqa: BLE001 - OutputParserException, KeyError: whatever the model wrote
             invalid.append(make_invalid_tool_call(raw, str(e)))
-    extra = {name: data[name] for name in _EXTRA if data.get(name)}
+    extra = _extra(data)
     return AIMessage(
         content=data.get("content") or "",
         additional_kwargs=extra,
         tool_calls=[c for c in tool_calls if c is not None],
         invalid_tool_calls=invalid,
     )
+
+
+def _extra(data: dict[str, Any]) -> dict[str, Any]:
+    """The extra fields of a message or delta, copied: a cached reply's data is shared with the cache's
+    decoded entry, and what a caller does to its message must stay its own."""
+    return {name: deepcopy(data[name]) for name in _EXTRA if data.get(name)}
 
 
 def usage(value: Usage) -> UsageMetadata:
@@ -154,7 +161,7 @@ def result(reply: Reply) -> ChatResult:
         message.usage_metadata = usage(reply.usage)
         info: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
         if choice.get("logprobs"):
-            info["logprobs"] = choice["logprobs"]
+            info["logprobs"] = deepcopy(choice["logprobs"])
         generations.append(ChatGeneration(message=message, generation_info=info))
     return ChatResult(generations=generations)
 
@@ -174,11 +181,11 @@ def chunk(data: dict[str, Any]) -> ChatGenerationChunk | None:
         )
         for raw in delta.get("tool_calls") or ()
     ]
-    extra = {name: delta[name] for name in _EXTRA if delta.get(name)}
+    extra = _extra(delta)
     message = AIMessageChunk(
         content=delta.get("content") or "", additional_kwargs=extra, tool_call_chunks=calls
     )
-    info = {"logprobs": choice["logprobs"]} if choice.get("logprobs") else None
+    info = {"logprobs": deepcopy(choice["logprobs"])} if choice.get("logprobs") else None
     return ChatGenerationChunk(message=message, generation_info=info)
 
 
