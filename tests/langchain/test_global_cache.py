@@ -144,3 +144,28 @@ def test_a_langgraph_agent_on_chat_prosa_reruns_from_the_global_cache(
     assert [(m.type, m.content) for m in again] == [(m.type, m.content) for m in first]
     assert again[-1].response_metadata["cached"] is True
     assert scripted_upstream.count() == before + 2
+
+
+def test_chat_openai_tool_calls_are_kept_by_a_prosa_global_cache(
+    scripted_upstream: Server, tmp_path: Path
+) -> None:
+    """Under any LangChain model (LangChain's layer, invoke only), a tool call is kept whole too."""
+    from langchain_openai import ChatOpenAI
+
+    cache = SQLiteCache(database_path=tmp_path / "lc.db")
+    set_llm_cache(cache)
+    # streaming=True: the scripted model always streams; invoke still goes through LangChain's cache.
+    llm = ChatOpenAI(
+        model="agent", base_url=scripted_upstream.base_url, api_key="sk-test", max_retries=0, streaming=True
+    )
+    bound = llm.bind_tools([lookup])
+    before = scripted_upstream.count()
+    first = bound.invoke("capital of Suriname")
+    second = bound.invoke("capital of Suriname")
+    assert scripted_upstream.count() == before + 1
+    calls = [
+        {"name": "lookup", "args": {"query": "capital of Suriname"}, "id": "call_1", "type": "tool_call"}
+    ]
+    assert first.tool_calls == second.tool_calls == calls
+    assert (cache.stats()["hits"], entries(cache)) == (1, 1)
+    cache.close()
