@@ -1,7 +1,9 @@
 """prosa for LangChain: ``from prosa.langchain import InMemoryCache, SQLiteCache, RedisCache, ChatProsa``.
 
 - ``set_llm_cache(SQLiteCache(database_path="cache.db"))``: LangChain's cache on prosa's stores.
-- ``ChatProsa(model="local", cache_store="sqlite")``: a chat model whose streams are cached too.
+- ``ChatProsa(model="local", cache_store="sqlite")``: a chat model whose streams are cached too,
+  with ``bind_tools`` and ``with_structured_output`` (tool calls cached and replayed like text). With
+  no ``cache_store``, a prosa cache set with ``set_llm_cache`` serves it, streams included.
 - ``ProsaEmbeddings(model="local", cache="sqlite")``: LangChain embeddings, each text cached on its own.
 
 Needs ``langchain-core`` (``pip install 'prosa[langchain]'``).

@@ -12,3 +12,14 @@ from langchain_core.globals import set_llm_cache
 def no_global_llm_cache() -> Iterator[None]:
     yield
     set_llm_cache(None)
+
+
+# Standard tests that do not apply to ChatProsa (see TestChatProsaUnit), left out of the run.
+NOT_APPLICABLE = ("TestChatProsaUnit::test_init_from_env", "TestChatProsaUnit::test_serdes")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept = [item for item in items if not item.nodeid.endswith(NOT_APPLICABLE)]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept

@@ -172,9 +172,23 @@ def test_local_model_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_what_prosa_cannot_send_is_refused_in_one_line() -> None:
     model = ChatProsa(cache_store=None, api_key="sk-secret-value-123")
     assert "sk-secret-value-123" not in repr(model)
-    with pytest.raises(InvalidRequest, match="does not accept 'tools'"):
-        model.invoke("hi", tools=[{"type": "function"}])
-    with pytest.raises(InvalidRequest, match="system, human and ai messages"):
-        model.invoke([HumanMessage(content="hi"), ToolMessage(content="42", tool_call_id="call_1")])
-    with pytest.raises(InvalidRequest, match="text only"):
-        model.invoke([HumanMessage(content=[{"type": "image_url", "image_url": {"url": "x"}}])])
+    with pytest.raises(InvalidRequest, match="local model does not take tools"):
+        model.invoke("hi", tools=[{"type": "function", "function": {"name": "f"}}])
+    with pytest.raises(InvalidRequest, match=r"messages\[1\].tool_call_id must be a non-empty string"):
+        model.invoke([HumanMessage(content="hi"), ToolMessage(content="42", tool_call_id="")])
+    with pytest.raises(InvalidRequest, match="image_url.url must be a non-empty string"):
+        model.invoke([HumanMessage(content=[{"type": "image_url", "image_url": {"url": ""}}])])
+    with pytest.raises(InvalidRequest, match="temperature must be between 0 and 2"):
+        model.invoke("hi", temperature=3)
+
+
+def test_structured_output_in_json_mode_from_a_real_model_is_cached(llama_upstream: Server) -> None:
+    """llama.cpp's server constrains the answer to JSON: parsed, then served again from the cache."""
+    structured = chat_prosa(llama_upstream, max_tokens=60).with_structured_output(method="json_mode")
+    question = "Give a JSON object describing the capital of France."
+    before = llama_upstream.count()
+    first = structured.invoke(question)
+    assert isinstance(first, dict) and first
+    assert structured.invoke(question) == first
+    assert list(structured.stream(question))[-1] == first
+    assert llama_upstream.count() == before + 1

@@ -3,28 +3,36 @@
 LangChain's own cache is consulted by ``invoke`` only; ``stream``/``astream`` always call the
 model (langchain-ai/langchain issues 23701, 13119, 9762). ChatProsa caches below LangChain, in
 prosa's client, where a streamed answer is recorded chunk by chunk and replayed on a repeat, by
-``invoke`` and ``stream`` alike.
+``invoke`` and ``stream`` alike, tool calls included.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.caches import BaseCache
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.globals import get_llm_cache
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from ...cache.cache import open_cache
+from ...cache.stores import Store
 from ...client import AsyncClient, Client
-from ...config import load_settings
+from ...config import Settings, load_settings
 from ...errors import InvalidRequest
-from ...reply import Chunk, Reply, Usage
+from ...reply import Reply
 from ...stream import AsyncChatStream
+from . import convert
+from . import tools as _tools
+from .caches import StoreCache
 
 __all__ = ["ChatProsa"]
 
@@ -38,10 +46,6 @@ _PARAMS = (
     "frequency_penalty",
     "response_format",
 )
-_CALL_ONLY = ("model", "refresh", "use_cache", "pace")  # prosa's per-call options of Client.chat
-_ROLES = {"system": "system", "human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
-# langchain-core >= 1 marks a stream's last chunk; older versions have no such field.
-_HAS_POSITION = "chunk_position" in AIMessageChunk.model_fields
 
 
 class ChatProsa(BaseChatModel):
@@ -50,12 +54,17 @@ class ChatProsa(BaseChatModel):
     ``model="local"`` (default) is the embedded SmolLM2; any other name goes to the OpenAI provider
     at ``base_url`` with ``api_key`` (else prosa's configuration). ``cache_store`` takes what
     ``prosa.Client(cache=...)`` takes: ``"memory"``, ``"sqlite"``, ``"sqlite:///path.db"``, a path,
-    a :class:`~prosa.cache.Store`, or None for no cache; left out, prosa's configuration decides
-    (``PROSA_CACHE`` / ``[cache] store``; nothing by default).
+    a :class:`~prosa.cache.Store`, or None for no cache. Left out, a prosa cache set with LangChain's
+    ``set_llm_cache`` (``prosa.langchain.SQLiteCache``...) serves the model, looked up at each call;
+    else prosa's configuration decides (``PROSA_CACHE`` / ``[cache] store``; nothing by default).
 
-    ``cache`` (LangChain's cache) defaults to False: prosa's cache already serves ``invoke`` and
-    ``stream`` under one key, and LangChain's global cache would store every answer a second
-    time and still miss every stream. Set ``cache=None`` to use ``set_llm_cache`` as well.
+    ``cache`` (LangChain's own cache layer) defaults to False: prosa's cache already serves
+    ``invoke`` and ``stream`` under one key, and LangChain's layer would store every answer a
+    second time and still miss every stream. ``cache=None`` hands the global cache to LangChain's
+    layer instead (then prosa's layer leaves it alone: an answer is stored once).
+
+    ``bind_tools`` and ``with_structured_output`` work as ChatOpenAI's do; tool calls are cached and
+    replayed like text.
     """
 
     model: str = "local"
@@ -77,8 +86,11 @@ class ChatProsa(BaseChatModel):
     """Whether ``invoke`` streams internally (so token callbacks fire) instead of waiting for the whole answer."""
     cache: BaseCache | bool | None = Field(default=False, exclude=True)
 
+    _settings: Settings = PrivateAttr()
     _client: Client = PrivateAttr()
     _aclient: AsyncClient = PrivateAttr()
+    # The clients over the store of a prosa cache set with set_llm_cache, made on first use.
+    _global: tuple[Store, Client, AsyncClient] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _open_clients(self) -> ChatProsa:
@@ -91,6 +103,7 @@ class ChatProsa(BaseChatModel):
         spec = self.cache_store if "cache_store" in self.model_fields_set else settings.cache
         # One ResponseCache for both clients: "memory" must be one store, shared by invoke and ainvoke.
         cache = open_cache(spec, settings)
+        self._settings = settings
         self._client = Client(self.provider, model=self.model, cache=cache, settings=settings)
         self._aclient = AsyncClient(self.provider, model=self.model, cache=cache, settings=settings)
         return self
@@ -104,6 +117,56 @@ class ChatProsa(BaseChatModel):
         names = ("model", "provider", "base_url", "stop", *_PARAMS)
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
+    # -- tools and structured output ---------------------------------------------------------------
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        response_format: dict[str, Any] | type | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (anything ``convert_to_openai_tool`` takes), as ChatOpenAI does.
+
+        ``tool_choice``: a tool's name, ``"auto"``, ``"none"``, ``"required"``/``"any"``/True, or
+        OpenAI's object. ``strict`` is written into every tool; ``parallel_tool_calls`` and any other
+        keyword are sent with every call. ``response_format`` (a schema or OpenAI's object) shapes an
+        answer that calls no tool.
+        """
+        if response_format is not None and strict is not False:
+            strict = True  # OpenAI requires strict tools beside a response_format, as ChatOpenAI sets
+        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        names = [t["function"]["name"] for t in formatted if isinstance(t.get("function"), dict)]
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        choice = _tools.tool_choice(tool_choice, names)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if response_format is not None:
+            kwargs["response_format"] = _tools.response_format(response_format, strict)
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        tools: list[Any] | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Answers parsed into ``schema`` (a Pydantic class, TypedDict or JSON schema), as ChatOpenAI does.
+
+        ``method="function_calling"`` (default) forces a call to a tool made from the schema;
+        ``"json_schema"`` sends it as ``response_format``; ``"json_mode"`` asks for any JSON object.
+        ``include_raw=True`` returns ``{"raw", "parsed", "parsing_error"}``. A refusal raises
+        ``OutputParserException``.
+        """
+        return _tools.structured_output(self, schema, method, include_raw, strict, tools, kwargs)
+
     # -- LangChain's hooks -------------------------------------------------------------------------
     def _generate(
         self,
@@ -112,8 +175,9 @@ class ChatProsa(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        reply = self._client.chat(_to_prosa(messages), **self._options(stop, kwargs))
-        return _result(reply)
+        client = self._clients()[0]
+        reply = client.chat(convert.to_prosa(messages), **self._options(stop, kwargs))
+        return convert.result(reply)
 
     async def _agenerate(
         self,
@@ -122,9 +186,10 @@ class ChatProsa(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        reply = await self._aclient.chat(_to_prosa(messages), **self._options(stop, kwargs))
+        client = self._clients()[1]
+        reply = await client.chat(convert.to_prosa(messages), **self._options(stop, kwargs))
         assert isinstance(reply, Reply)  # AsyncClient.chat has no overloads for its two return types
-        return _result(reply)
+        return convert.result(reply)
 
     def _stream(
         self,
@@ -136,21 +201,24 @@ class ChatProsa(BaseChatModel):
         # A cached answer comes through here like a fresh one (prosa replays its chunks), so token
         # callbacks fire on a replay too. langchain-core >= 1 reports tokens itself and passes no
         # run_manager here; older versions pass one and expect the model to report them.
-        with self._client.chat(_to_prosa(messages), stream=True, **self._options(stop, kwargs)) as stream:
-            last: Chunk | None = None
-            for chunk in stream:
-                if chunk.finish_reason is not None:
-                    last = chunk  # held back until the stream ends and its Reply (model name) exists
-                    continue
-                out = _chunk(chunk.text)
-                if run_manager:
-                    run_manager.on_llm_new_token(out.text, chunk=out)
-                yield out
-            if last is not None:
-                out = _chunk(last.text, stream.reply)
-                if run_manager:
-                    run_manager.on_llm_new_token(out.text, chunk=out)
-                yield out
+        client = self._clients()[0]
+        options = self._options(stop, kwargs, streaming=True)
+        with client.chat(convert.to_prosa(messages), stream=True, **options) as stream:
+            last: dict[str, Any] | None = None  # the finishing chunk, held back until the Reply exists
+            for piece in stream:
+                if piece.finish_reason is not None:
+                    out = None if last is None else convert.chunk(last)
+                    last = piece.data
+                else:
+                    out = convert.chunk(piece.data)
+                if out is not None:
+                    if run_manager:
+                        run_manager.on_llm_new_token(out.text, chunk=out)
+                    yield out
+            out = convert.last_chunk(last, stream.reply)
+            if run_manager:
+                run_manager.on_llm_new_token(out.text, chunk=out)
+            yield out
 
     async def _astream(
         self,
@@ -159,101 +227,69 @@ class ChatProsa(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        stream = await self._aclient.chat(_to_prosa(messages), stream=True, **self._options(stop, kwargs))
+        client = self._clients()[1]
+        options = self._options(stop, kwargs, streaming=True)
+        stream = await client.chat(convert.to_prosa(messages), stream=True, **options)
         assert isinstance(stream, AsyncChatStream)
         async with stream:
-            last: Chunk | None = None
-            async for chunk in stream:
-                if chunk.finish_reason is not None:
-                    last = chunk
-                    continue
-                out = _chunk(chunk.text)
-                if run_manager:
-                    await run_manager.on_llm_new_token(out.text, chunk=out)
-                yield out
-            if last is not None:
-                out = _chunk(last.text, stream.reply)
-                if run_manager:
-                    await run_manager.on_llm_new_token(out.text, chunk=out)
-                yield out
+            last: dict[str, Any] | None = None
+            async for piece in stream:
+                if piece.finish_reason is not None:
+                    out = None if last is None else convert.chunk(last)
+                    last = piece.data
+                else:
+                    out = convert.chunk(piece.data)
+                if out is not None:
+                    if run_manager:
+                        await run_manager.on_llm_new_token(out.text, chunk=out)
+                    yield out
+            out = convert.last_chunk(last, stream.reply)
+            if run_manager:
+                await run_manager.on_llm_new_token(out.text, chunk=out)
+            yield out
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _options(self, stop: list[str] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        """prosa's chat() arguments: the model's settings, overridden by this call's."""
+    def _clients(self) -> tuple[Client, AsyncClient]:
+        """The clients answering now. Without ``cache_store``, a prosa cache set with LangChain's
+        ``set_llm_cache`` (decided at each call) serves ChatProsa through prosa's layer, streams
+        included; LangChain's layer stays off (``cache=False``), so an answer is stored once."""
+        if "cache_store" in self.model_fields_set or self.cache is not False:
+            return self._client, self._aclient
+        global_cache = get_llm_cache()
+        if not isinstance(global_cache, StoreCache):
+            return self._client, self._aclient
+        store = global_cache.store
+        memo = self._global
+        if memo is None or memo[0] is not store:
+            cache = open_cache(store, self._settings)
+            memo = (
+                store,
+                Client(self.provider, model=self.model, cache=cache, settings=self._settings),
+                AsyncClient(self.provider, model=self.model, cache=cache, settings=self._settings),
+            )
+            self._global = memo
+        return memo[1], memo[2]
+
+    def _options(
+        self, stop: list[str] | None, kwargs: Mapping[str, Any], streaming: bool = False
+    ) -> dict[str, Any]:
+        """prosa's chat() arguments: the model's settings, overridden by this call's. Every keyword
+        LangChain passes (bound tools, tool_choice, parallel_tool_calls, response_format, n, logprobs,
+        a server's own fields...) is a request field; prosa validates it and sends it."""
         options: dict[str, Any] = {name: getattr(self, name) for name in _PARAMS}
         options["model"] = self.model
         options["stop"] = stop if stop is not None else self.stop
         for name, value in kwargs.items():
-            if name in _PARAMS or name in _CALL_ONLY:
-                options[name] = value
-            elif name == "stream" or name.startswith("ls_"):
-                continue  # LangChain's own routing and tracing hints, not model parameters
-            else:
-                raise InvalidRequest(
-                    f"ChatProsa does not accept {name!r}; it takes {', '.join((*_PARAMS, 'stop', *_CALL_ONLY))}",
-                    name,
-                )
+            if name == "stream" or name.startswith("ls_"):
+                continue  # LangChain's own routing and tracing hints, not request fields
+            if name == "stream_options":
+                if value is not None and value != {"include_usage": True}:
+                    raise InvalidRequest(
+                        "ChatProsa streams with usage always; stream_options takes only include_usage=True",
+                        name,
+                    )
+                continue  # what it asks for is always done
+            options[name] = value
+        if streaming and options.get("n") not in (None, 1):
+            raise InvalidRequest("ChatProsa streams one choice; use invoke() for n > 1", "n")
         return options
-
-
-def _to_prosa(messages: list[BaseMessage]) -> list[dict[str, str]]:
-    """LangChain messages as prosa's role/content dicts (text only: prosa's requests carry text)."""
-    out = []
-    for message in messages:
-        role = _ROLES.get(getattr(message, "role", None) or message.type)
-        if role is None:
-            raise InvalidRequest(
-                f"ChatProsa takes system, human and ai messages (got a {type(message).__name__})", "messages"
-            )
-        out.append({"role": role, "content": _text(message)})
-    return out
-
-
-def _text(message: BaseMessage) -> str:
-    if isinstance(message.content, str):
-        return message.content
-    parts = []
-    for block in message.content:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-            parts.append(block["text"])
-        else:
-            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
-            raise InvalidRequest(f"ChatProsa sends text only (got a {kind!r} content block)", "messages")
-    return "".join(parts)
-
-
-def _usage(usage: Usage) -> UsageMetadata:
-    return UsageMetadata(
-        input_tokens=usage.prompt_tokens,
-        output_tokens=usage.completion_tokens,
-        total_tokens=usage.total_tokens,
-    )
-
-
-def _metadata(reply: Reply) -> dict[str, Any]:
-    return {
-        "finish_reason": reply.finish_reason,
-        "model_name": reply.model,
-        "provider": reply.provider,
-        "cached": reply.cached,
-    }
-
-
-def _result(reply: Reply) -> ChatResult:
-    message = AIMessage(
-        content=reply.text, response_metadata=_metadata(reply), usage_metadata=_usage(reply.usage)
-    )
-    return ChatResult(generations=[ChatGeneration(message=message)])
-
-
-def _chunk(text: str, reply: Reply | None = None) -> ChatGenerationChunk:
-    """A content chunk; the last one (``reply`` given) also carries usage and metadata."""
-    if reply is None:
-        return ChatGenerationChunk(message=AIMessageChunk(content=text))
-    extra: dict[str, Any] = {"chunk_position": "last"} if _HAS_POSITION else {}
-    message = AIMessageChunk(
-        content=text, response_metadata=_metadata(reply), usage_metadata=_usage(reply.usage), **extra
-    )
-    return ChatGenerationChunk(message=message)
