@@ -49,6 +49,7 @@ def merge(acc: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
 
 
 def _copy(value: Any) -> Any:
+    """A deep copy of plain JSON values (faster than copy.deepcopy)."""
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list):

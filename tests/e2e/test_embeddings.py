@@ -11,27 +11,19 @@ import json
 
 import httpx
 import numpy as np
-import openai
 import pytest
 
 from prosa import AsyncClient, Client
 from prosa.errors import InvalidRequest
-from tests.servers.gateway_proc import start_gateway
+from tests.servers.gateway_proc import over_scripted, sdk
 from tests.support import run_prosa
 
 
 @pytest.fixture(scope="module")
 def gw(scripted_upstream, tmp_path_factory):
-    gateway = start_gateway(
-        tmp_path_factory.mktemp("gw-embed"), "--upstream", scripted_upstream.base_url,
-        env={"OPENAI_API_KEY": "sk-gateway"}, config="[openai]\nmax_retries = 0\n",
-    )  # fmt: skip
+    gateway = over_scripted(tmp_path_factory.mktemp("gw-embed"), scripted_upstream)
     yield gateway
     gateway.stop()
-
-
-def sdk(gw) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gw.base_url, api_key="x", max_retries=0)
 
 
 def embeds(upstream) -> int:

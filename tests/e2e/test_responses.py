@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from tests.servers.gateway_proc import start_gateway
+from tests.servers.gateway_proc import over_scripted, sdk
 
 TOOLS = [{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}]
 IDS = re.compile(r"\b(resp|msg|fc|rs)_[0-9a-f]{32}\b")
@@ -18,16 +18,9 @@ IDS = re.compile(r"\b(resp|msg|fc|rs)_[0-9a-f]{32}\b")
 
 @pytest.fixture(scope="module")
 def gw(scripted_upstream, tmp_path_factory):
-    gateway = start_gateway(
-        tmp_path_factory.mktemp("gw-responses"), "--upstream", scripted_upstream.base_url,
-        env={"OPENAI_API_KEY": "sk-gateway"}, config="[openai]\nmax_retries = 0\n",
-    )  # fmt: skip
+    gateway = over_scripted(tmp_path_factory.mktemp("gw-responses"), scripted_upstream)
     yield gateway
     gateway.stop()
-
-
-def sdk(gw) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gw.base_url, api_key="x", max_retries=0)
 
 
 def same(obj) -> str:
@@ -143,10 +136,9 @@ def test_the_local_model_answers_the_responses_api(gw):
 
 @pytest.fixture(scope="module")
 def passthrough(scripted_upstream, tmp_path_factory):
-    gateway = start_gateway(
-        tmp_path_factory.mktemp("gw-responses-pass"), "--upstream", scripted_upstream.base_url,
-        "--responses", "passthrough", env={"OPENAI_API_KEY": "sk-gateway"}, config="[openai]\nmax_retries = 0\n",
-    )  # fmt: skip
+    gateway = over_scripted(
+        tmp_path_factory.mktemp("gw-responses-pass"), scripted_upstream, "--responses", "passthrough"
+    )
     yield gateway
     gateway.stop()
 

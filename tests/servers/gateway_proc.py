@@ -96,3 +96,18 @@ def answer_text(response: Any) -> str:
         events = sse_events(response.text.splitlines())
         return "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"])
     return str(response.json()["choices"][0]["message"]["content"])
+
+
+def over_scripted(home: Path, upstream: Any, *args: str) -> Gateway:
+    """A gateway in front of the scripted upstream with a key of its own and no retries."""
+    return start_gateway(
+        home, "--upstream", upstream.base_url, *args,
+        env={"OPENAI_API_KEY": "sk-gateway"}, config="[openai]\nmax_retries = 0\n",
+    )  # fmt: skip
+
+
+def sdk(gateway: Gateway) -> Any:
+    """The real openai SDK pointed at a gateway (no retries: a test sees every failure)."""
+    import openai
+
+    return openai.OpenAI(base_url=gateway.base_url, api_key="x", max_retries=0)

@@ -13,6 +13,8 @@ import os
 import time
 from typing import Any
 
+from ..completion import _copy
+
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{os.urandom(16).hex()}"
@@ -203,11 +205,3 @@ class ResponseBuilder:
         if calls:
             turn["tool_calls"] = calls
         return [turn]
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value

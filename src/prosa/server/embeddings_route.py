@@ -8,30 +8,24 @@ input was cached), ``miss`` (none was) or ``partial``, and ``x-prosa-cached-inpu
 from __future__ import annotations
 
 import base64
-import json
 from typing import TYPE_CHECKING, Any
 
 from ..embeddings.request import LOCAL_EMBED_NAMES
 from ..errors import InvalidRequest
-from .errors import HTTPError, to_http
+from .endpoint import json_object
+from .errors import to_http
 from .gateway import JSON, Fixed
+from .openai_json import dumps_ascii as _dumps
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
     from .gateway import Gateway
 
-_dumps = json.JSONEncoder(separators=(",", ":")).encode  # ASCII-only, as every gateway body
-
 
 async def embeddings(gateway: Gateway, request: Request, bearer: str | None) -> Fixed:
     try:
-        try:
-            data = json.loads(await request.body())
-        except (ValueError, RecursionError):
-            raise HTTPError(400, "the request body is not valid JSON", code="invalid_json") from None
-        if not isinstance(data, dict):
-            raise InvalidRequest("the request body must be a JSON object")
+        data = await json_object(request, gateway.config.max_body)
         if "input" not in data:
             raise InvalidRequest("input is required: a string or a list of strings", "input")
         params = {k: v for k, v in data.items() if k not in ("input", "model")}

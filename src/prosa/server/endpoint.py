@@ -6,10 +6,14 @@ Every failure becomes an OpenAI-shaped error answer; nothing a client sends can 
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
+from starlette.requests import Request
 from starlette.types import Receive, Scope
 
+from ..errors import InvalidRequest
 from .errors import HTTPError, to_http
 from .gateway import JSON, Answer, ClientGone, Fixed, Gateway
 
@@ -57,6 +61,25 @@ class ChatEndpoint:
                 raise too_large(limit)
             more = message.get("more_body", False)
         return body
+
+
+async def json_object(request: Request, limit: int) -> dict[str, Any]:
+    """A Starlette route's JSON object body, refused past ``limit`` bytes (413) or malformed (400)."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise too_large(limit)
+    body = b""
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            raise too_large(limit)
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # also a body that is not UTF-8, or nested too deep
+        raise HTTPError(400, "the request body is not valid JSON", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    return data
 
 
 def error_answer(error: HTTPError) -> Fixed:

@@ -21,7 +21,7 @@ DONE = b"data: [DONE]\n\n"
 DOOR_FIELDS = ("model", "messages", "stream", "stream_options")
 
 # ASCII-only JSON (non-ASCII as \u escapes): always valid UTF-8, even for a lone surrogate from upstream.
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_dumps = dumps_ascii = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass(slots=True)

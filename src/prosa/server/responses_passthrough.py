@@ -24,6 +24,7 @@ from ..reply import Chunk
 from ..request import KEY_VERSION
 from .errors import to_http
 from .gateway import JSON, SSE, Fixed
+from .openai_json import dumps_ascii as _dumps
 
 if TYPE_CHECKING:
     from ..client import AsyncClient
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 UNKEYED = frozenset({"user", "metadata", "service_tier", "safety_identifier", "prompt_cache_key", "stream"})
 _ENDS = ("response.completed", "response.incomplete")
 _sorted = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def passes_through(gateway: Gateway, model: str) -> bool:

@@ -8,7 +8,6 @@ are rendered as Responses events or a whole ``response`` by one state machine (p
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -20,16 +19,16 @@ from ..responses import store
 from ..responses.render import ResponseBuilder
 from ..responses.translate import input_messages, to_chat
 from . import responses_passthrough as passthrough
+from .endpoint import json_object
 from .errors import HTTPError, to_http
 from .gateway import JSON, SSE, ClientGone, Fixed, _directives, _next
+from .openai_json import dumps_ascii as _dumps
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
     from ..stream import AsyncChatStream
     from .gateway import Gateway
-
-_dumps = json.JSONEncoder(separators=(",", ":")).encode  # ASCII-only, as every gateway body
 
 
 def _error(e: BaseException, gateway: Gateway) -> Fixed:
@@ -43,12 +42,7 @@ def _sse(events: list[dict[str, Any]]) -> bytes:
 
 async def create(gateway: Gateway, request: Request, bearer: str | None) -> Any:
     try:
-        try:
-            body = json.loads(await request.body())
-        except (ValueError, RecursionError):
-            raise HTTPError(400, "the request body is not valid JSON", code="invalid_json") from None
-        if not isinstance(body, dict):
-            raise InvalidRequest("the request body must be a JSON object")
+        body = await json_object(request, gateway.config.max_body)
         model = body.get("model")
         if not isinstance(model, str) or not model.strip():
             raise InvalidRequest("model is required: a non-empty string such as 'local'", "model")
