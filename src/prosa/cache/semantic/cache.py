@@ -5,8 +5,9 @@ The order of a lookup, and why:
 2. The question must be the last message, by the user, and short enough to embed faithfully.
 3. Only the request's partition is searched: same model, provider, system prompt, earlier turns
    and parameters. A paraphrase under another system prompt or temperature never matches.
-4. Candidates at or above the threshold, best first, each checked by the guards; the first that
-   passes and whose entry still exists is the hit.
+4. Candidates at or above the threshold, best first, each checked by the guards (cheap word-list
+   vetoes), then by the verifier (the words the questions do not share must align by their own
+   embeddings); the first that passes both and whose entry still exists is the hit.
 Any failure here (embedder, index) is logged once and the request goes on as a plain miss.
 """
 
@@ -27,6 +28,7 @@ from .embed import INSTALL_HINT, Embedder, available, load_embedder, minilm_dir
 from .guards import veto
 from .index import MemoryVectorIndex, VectorIndex
 from .policy import SemanticPolicy, fingerprint, question_of
+from .verify import Verifier
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -42,10 +44,12 @@ _MEMO = 1024  # question -> vector, so a paraphrase asked again costs no second 
 class Probe(Record):
     """A question ready for the index: its partition, text and vector."""
 
-    __slots__ = ("partition", "question", "vector")
+    # score: the verifier's score of the hit served for this question (None when no hit, or unverified).
+    __slots__ = ("partition", "question", "vector", "score")
 
     def __init__(self, partition: str, question: str, vector: np.ndarray) -> None:
         self.partition, self.question, self.vector = partition, question, vector
+        self.score: float | None = None
 
 
 class SemanticCache:
@@ -57,11 +61,12 @@ class SemanticCache:
         self.cache = cache
         self.policy = policy
         self.settings = settings
-        if policy.embedder in (None, "minilm") and not available():
+        if (policy.embedder in (None, "minilm") or policy.verify) and not available():
             minilm_dir()  # raises ConfigError now, with the install hint, if the weights are missing
             raise ConfigError(f"the semantic cache needs numpy: {INSTALL_HINT}")
         self.index = index_for(cache.store)
         self._embedder: Embedder | None = None
+        self._verifier: Verifier | None = None
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._warned = False
@@ -71,6 +76,12 @@ class SemanticCache:
         if self._embedder is None:
             self._embedder = load_embedder(self.policy.embedder, self.settings)
         return self._embedder
+
+    @property
+    def verifier(self) -> Verifier:
+        if self._verifier is None:
+            self._verifier = Verifier(load_embedder("minilm", self.settings), self.policy.strictness)
+        return self._verifier
 
     def probe(self, identity: str, request: Any) -> Probe | None:
         """The request's question, embedded, and its partition; None if it cannot be matched."""
@@ -100,7 +111,7 @@ class SemanticCache:
 
         On a hit, ``call.similarity`` is the score and ``call.key`` the key of the entry served.
         ``call.semantic`` keeps the probe either way, so a miss's answer is indexed without a
-        second embedding.
+        second embedding; on a verified hit its ``score`` is the verifier's score.
         """
         try:
             probe = self.probe(call.provider.identity, call.request)
@@ -113,6 +124,13 @@ class SemanticCache:
             ):
                 if policy.guards and veto(probe.question, match.question) is not None:
                     continue
+                if policy.verify:
+                    verdict = self.verifier.verify(probe.question, match.question)
+                    if not verdict.verified:
+                        log.debug("semantic: %r is not %r (%s %.3f)", probe.question, match.question,
+                                  verdict.reason, verdict.score)  # fmt: skip
+                        continue
+                    probe.score = verdict.score
                 entry = self.cache.lookup(match.key)
                 if entry is None:
                     self.index.remove(match.key)  # its entry was evicted, expired or cleared
