@@ -214,6 +214,7 @@ class _Base:
             chunks=len(entry.texts),
             key=call.key,
             similarity=call.similarity,
+            semantic_score=None if call.similarity is None else getattr(call.semantic, "score", None),
         )
 
     def collector(self, call: Call, cached: bool) -> _Collector:
@@ -221,7 +222,8 @@ class _Base:
             from .cache.semantic.cache import SemanticCollector
 
             return SemanticCollector(
-                call.model_name, call.provider.kind, call.key, call.start, call.similarity
+                call.model_name, call.provider.kind, call.key, call.start, call.similarity,
+                getattr(call.semantic, "score", None),
             )
         return _Collector(call.model_name, call.provider.kind, cached, call.key, call.start)
 

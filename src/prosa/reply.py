@@ -52,13 +52,16 @@ class Reply(Record):
     ``cached`` is False for a fresh answer, True when it was replayed from the cache, and
     ``"semantic"`` when it was the cached answer to another question that means the same (a
     semantic hit; ``similarity`` is then the cosine similarity of the two questions, and ``key``
-    the key of the entry served). ``similarity`` is None otherwise.
+    the key of the entry served, and ``semantic_score`` the verifier's score in [0, 1]: how well the
+    words the two questions do not share align; 1.0 when they differ only in wording).
+    ``similarity`` and ``semantic_score`` are None otherwise.
     ``latency_ms`` is the time this call took (a cache hit takes microseconds). ``chunks`` is how
     many chunks the answer was streamed in; ``key`` is its cache key (None without a cache).
     """
 
     __slots__ = (
         "text", "model", "provider", "finish_reason", "usage", "cached", "latency_ms", "chunks", "key", "similarity",
+        "semantic_score",
     )  # fmt: skip
 
     def __init__(
@@ -73,6 +76,7 @@ class Reply(Record):
         chunks: int = 0,
         key: str | None = None,
         similarity: float | None = None,
+        semantic_score: float | None = None,
     ) -> None:
         self.text = text
         self.model = model
@@ -84,6 +88,7 @@ class Reply(Record):
         self.chunks = chunks
         self.key = key
         self.similarity = similarity
+        self.semantic_score = semantic_score
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -97,4 +102,6 @@ class Reply(Record):
         }
         if self.similarity is not None:
             out["similarity"] = self.similarity  # only on semantic hits, so other output keeps its shape
+        if self.semantic_score is not None:
+            out["semantic_score"] = self.semantic_score
         return out

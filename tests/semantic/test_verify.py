@@ -103,3 +103,13 @@ def test_the_verifier_stops_what_the_guards_let_through_end_to_end(scripted_upst
     assert replies[False].cached == "semantic"  # the guards alone serve the wrong answer
     assert replies[True].cached is False and replies[True].text.endswith(near_miss)
 
+
+
+def test_a_verified_hit_carries_the_verifiers_score(scripted_upstream, minilm):
+    c = Client(base_url=scripted_upstream.base_url, api_key="sk-k", max_retries=0, cache=MemoryStore(),
+               semantic=True)  # fmt: skip
+    c.chat("What is the capital of France?", model="echo")
+    reply = c.chat("Which city is the capital of France?", model="echo")
+    assert reply.cached == "semantic" and reply.semantic_score == 1.0
+    assert reply.to_dict()["semantic_score"] == 1.0
+    assert c.chat("What is the capital of France?", model="echo").semantic_score is None

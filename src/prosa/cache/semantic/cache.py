@@ -164,16 +164,21 @@ class SemanticCache:
 
 
 class SemanticCollector(_Collector):
-    """Builds the Reply of a replayed semantic hit: ``cached == "semantic"`` and its similarity."""
+    """Builds the Reply of a replayed semantic hit: ``cached == "semantic"``, its similarity and score."""
 
-    def __init__(self, model: str, provider: str, key: str | None, start: float, similarity: float) -> None:
+    def __init__(
+        self, model: str, provider: str, key: str | None, start: float, similarity: float,
+        score: float | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(model, provider, True, key, start)
         self.cached = "semantic"  # type: ignore[assignment]
         self.similarity = similarity
+        self.score = score
 
     def reply(self) -> Reply:
         reply = super().reply()
         reply.similarity = self.similarity
+        reply.semantic_score = self.score
         return reply
 
 
