@@ -113,3 +113,10 @@ def test_a_verified_hit_carries_the_verifiers_score(scripted_upstream, minilm):
     assert reply.cached == "semantic" and reply.semantic_score == 1.0
     assert reply.to_dict()["semantic_score"] == 1.0
     assert c.chat("What is the capital of France?", model="echo").semantic_score is None
+
+
+def test_numbers_that_trade_places_around_a_repeated_word_are_refused(verifier):
+    verdict = verifier.verify("How do I map port 5432 to port 5433 in Docker?",
+                              "How do I map port 5433 to port 5432 in Docker?")  # fmt: skip
+    assert not verdict.verified and verdict.reason == "order"
+    assert verifier.verify("How do I map port 5432 to port 5433?", "How can I map port 5432 to port 5433?").verified

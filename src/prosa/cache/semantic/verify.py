@@ -195,18 +195,29 @@ def leftovers(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
     return only_a, only_b
 
 
+def _occurrences(words: list[str]) -> list[tuple[str, int]]:
+    """Each word with its occurrence number: "port 80 to port 8080" has ("port", 1) and ("port", 2)."""
+    seen: Counter[str] = Counter()
+    out = []
+    for w in words:
+        seen[w] += 1
+        out.append((w, seen[w]))
+    return out
+
+
 def _reordered(a: list[str], b: list[str]) -> bool:
     """True when two shared words trade places across a third word both still have between them.
 
-    "cats chase mice" / "mice chase cats" and "Celsius to Fahrenheit" / "Fahrenheit to Celsius" swap;
+    "cats chase mice" / "mice chase cats" and "port 80 to port 8080" / "port 8080 to port 80" swap;
     "largest ocean" / "ocean is the largest" and "Germany's GDP" / "GDP of Germany" only move.
     """
-    shared = set(a) & set(b) - FRAME | (set(a) & set(b) & RELATIONS)
-    seq_a = [w for w in a if w in shared]
-    seq_b = [w for w in b if w in shared]
-    if len(set(seq_a)) != len(seq_a) or len(set(seq_b)) != len(seq_b):
-        return False  # a repeated word: positions are ambiguous
-    pos_b = {w: i for i, w in enumerate(seq_b)}
+    keep = {w for w in set(a) & set(b) if w not in FRAME or w in RELATIONS}
+    seq_a = [o for o in _occurrences(a) if o[0] in keep]
+    seq_b = [o for o in _occurrences(b) if o[0] in keep]
+    shared = set(seq_a) & set(seq_b)
+    seq_a = [o for o in seq_a if o in shared]
+    seq_b = [o for o in seq_b if o in shared]
+    pos_b = {o: i for i, o in enumerate(seq_b)}
     for i, x in enumerate(seq_a):
         for j in range(i + 2, len(seq_a)):
             y = seq_a[j]
