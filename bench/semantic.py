@@ -37,7 +37,8 @@ from prosa.cache.semantic.verify import STRICTNESS  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 DEV = ("semantic_pairs.tsv", "semantic_pairs.holdout.tsv", "semantic_pairs.dev2.tsv")
-FROZEN = "semantic_frozen_v1.tsv"
+FROZEN = "semantic_frozen_v2.tsv"  # the newest frozen set: held out until its first run
+SEEN = "semantic_frozen_v1.tsv"  # frozen, but its results were seen before the last changes
 DIM = 384
 
 
@@ -177,7 +178,8 @@ def verify_case(tmp: Path) -> None:
 
 def quality_case() -> None:
     sets = {"development (" + " + ".join(DEV) + ")": [p for name in DEV for p in read_pairs(DATA / name)],
-            f"FROZEN test set v1 ({FROZEN})": read_pairs(DATA / FROZEN)}  # fmt: skip
+            f"frozen test set v1 ({SEEN}; seen: the code changed after its first results)": read_pairs(DATA / SEEN),
+            f"FROZEN test set v2 ({FROZEN})": read_pairs(DATA / FROZEN)}  # fmt: skip
     for title, pairs in sets.items():
         score(pairs)
         positives = sum(p.label for p in pairs)

@@ -61,9 +61,14 @@ class SemanticCache:
         self.cache = cache
         self.policy = policy
         self.settings = settings
-        if (policy.embedder in (None, "minilm") or policy.verify) and not available():
+        if policy.embedder in (None, "minilm") and not available():
             minilm_dir()  # raises ConfigError now, with the install hint, if the weights are missing
             raise ConfigError(f"the semantic cache needs numpy: {INSTALL_HINT}")
+        if policy.verify and not available():
+            raise ConfigError(
+                f"the semantic verifier needs the bundled MiniLM model: {INSTALL_HINT}; "
+                "or turn it off with SemanticPolicy(verify=False)"
+            )
         self.index = index_for(cache.store)
         self._embedder: Embedder | None = None
         self._verifier: Verifier | None = None
