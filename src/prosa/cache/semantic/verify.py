@@ -3,31 +3,34 @@
 The similarity of two sentence embeddings hides what differs between the sentences: "make my sauce
 thicker" and "make my sauce thinner" score 0.95. The verifier looks at the difference itself:
 
-1. Each question is split into words. Question-frame words ("how do I", "can you tell me", "the",
-   "please") are set aside: they change the wording, not the question. Words that carry meaning
-   stay, function words included: modals ("can", "must", "will"), negations, quantifiers ("all",
-   "only", "first"), and the prepositions that bind a relation ("from", "to", "with", "per").
-2. Words both questions share (or share in another form: "painted"/"painter", "tire"/"tyre") are
-   matched and set aside.
-3. Every word left over on either side must be aligned to a word of the other question whose own
-   MiniLM embedding is close: a synonym ("biggest"/"largest") aligns, a word with no counterpart
-   ("bow tie" for "tie") does not. The verifier's score is the weakest of these alignments (1.0
-   when nothing is left over), and a hit is verified when it reaches the strictness's bar.
-4. When both questions hold the same words, the order of those they share must be the same: "who
-   taught Aristotle" is not "who did Aristotle teach".
+1. The question frame is rewritten to one spelling ("what's the best way to X" and "how can I X" are
+   "how X"; "what makes X" is "why X"; "can you explain" goes) and frame words are set aside
+   ("the", "is", "please"). Words that carry meaning stay, function words included: modals ("can",
+   "must", "will"), negations, quantifiers ("all", "only", "first"), "why", "who", "when".
+2. Words both questions share, or share in another form ("painted"/"painter", "wrote"/"written",
+   "tire"/"tyre"), are matched and set aside; so is the answer's kind said on one side only ("which
+   city is the capital" / "what is the capital").
+3. Every word left over on either side must align with a word of the other question whose own MiniLM
+   embedding is close: a word with no close counterpart ("mortgage broker" for "mortgage") does not.
+   The score is the weakest alignment (1.0 when nothing is left over); a hit is verified when it
+   reaches the strictness's bar.
+4. Before that, who does what to whom must not change: two shared words that trade places across a
+   third ("cats chase mice", "port 80 to port 8080") or a subject question turned object question
+   ("who taught Plato" / "who did Plato teach") refuse the hit.
 
-Embeddings place antonyms and sister words (hot/cold, gold/silver) about as close as synonyms, so a
-bar high enough to refuse them also refuses most synonyms: the verifier trades recall for precision,
-and the strictness setting chooses how much. Word vectors are memoised: a word costs one small
-embedding the first time the process sees it.
+Its word lists are grammar (frame words, question frames, irregular verb forms), not meaning: no
+synonym or antonym is listed. Embeddings place antonyms and sister words (hot/cold, gold/silver) about
+as close as synonyms, so a bar high enough to refuse them also refuses most synonyms: the verifier
+trades recall for precision. Word vectors are memoised: a word costs one small embedding the first
+time the process sees it.
 """
-
 from __future__ import annotations
 
 import re
 import threading
 import unicodedata
 from collections import Counter, OrderedDict
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..._record import Record
@@ -116,6 +119,7 @@ class Verdict(Record):
         self.score, self.verified, self.reason, self.alignments = score, verified, reason, alignments
 
 
+@lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
     """Lowercase text with its question frame rewritten to one spelling."""
     text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").lower().strip()
@@ -267,7 +271,8 @@ class Verifier:
             only_b.remove(kind_b)
         if not only_a and not only_b:
             return Verdict(1.0, True, None, [])
-        vectors = self._vectors(set(only_a) | set(only_b) | set(wa) | set(wb))
+        needed = set(only_a) | set(only_b) | set(() if only_b else wb) | set(() if only_a else wa)
+        vectors = self._vectors(needed)
         alignments = [self._align(x, only_b or wb, vectors) for x in only_a]
         alignments += [self._align(y, only_a or wa, vectors) for y in only_b]
         score = round(min(al.similarity for al in alignments), 4)
