@@ -210,13 +210,15 @@ class _Base:
         entry = hit.entry
         return reply_of(
             entry.completion, call.model_name, call.provider.kind, hit.cached, call.start, len(entry.records),
-            hit.key, hit.similarity,
+            hit.key, hit.similarity, hit.score,
         )  # fmt: skip
 
     def collector(self, call: Call, hit: Hit | None) -> Collector:
         if hit is None:
             return Collector(call.model_name, call.provider.kind, False, call.key, call.start)
-        return Collector(call.model_name, call.provider.kind, hit.cached, hit.key, call.start, hit.similarity)
+        return Collector(
+            call.model_name, call.provider.kind, hit.cached, hit.key, call.start, hit.similarity, hit.score
+        )
 
     def embeddings(self) -> Any:
         """The embeddings pipeline over this client's cache (made on first use: it needs numpy)."""

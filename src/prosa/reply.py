@@ -157,13 +157,16 @@ class Reply(Record):
     ``cached`` is False for a fresh answer, True when it was replayed from the cache, and
     ``"semantic"`` when it was the cached answer to another question that means the same (a
     semantic hit; ``similarity`` is then the cosine similarity of the two questions, and ``key``
-    the key of the entry served). ``latency_ms`` is the time this call took; ``chunks`` is how
+    the key of the entry served, and ``semantic_score`` the verifier's score in [0, 1]: how well the
+    words the two questions do not share align; 1.0 when they differ only in wording).
+    ``similarity`` and ``semantic_score`` are None otherwise.
+    ``latency_ms`` is the time this call took (a cache hit takes microseconds). ``chunks`` is how
     many chunks the answer was streamed in; ``key`` is its cache key (None without a cache).
     """
 
     __slots__ = (
         "text", "model", "provider", "finish_reason", "usage", "cached", "latency_ms", "chunks", "key", "similarity",
-        "completion",
+        "semantic_score", "completion",
     )  # fmt: skip
 
     def __init__(
@@ -178,6 +181,7 @@ class Reply(Record):
         chunks: int = 0,
         key: str | None = None,
         similarity: float | None = None,
+        semantic_score: float | None = None,
         completion: dict[str, Any] | None = None,
     ) -> None:
         self.text = text
@@ -190,6 +194,7 @@ class Reply(Record):
         self.chunks = chunks
         self.key = key
         self.similarity = similarity
+        self.semantic_score = semantic_score
         # Shared with the cache's decoded entry: the properties below hand out copies.
         self.completion = completion
 
@@ -261,4 +266,6 @@ class Reply(Record):
                               for c in self.choices]  # fmt: skip
         if self.similarity is not None:
             out["similarity"] = self.similarity
+        if self.semantic_score is not None:
+            out["semantic_score"] = self.semantic_score
         return out

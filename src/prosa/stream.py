@@ -14,11 +14,11 @@ class Collector:
 
     def __init__(
         self, model: str, provider: str, cached: bool | str, key: str | None, start: float,
-        similarity: float | None = None,
+        similarity: float | None = None, semantic_score: float | None = None,
     ) -> None:  # fmt: skip
         self.data: list[dict] = []
         self.model, self.provider, self.cached, self.key, self.start = model, provider, cached, key, start
-        self.similarity = similarity
+        self.similarity, self.semantic_score = similarity, semantic_score
 
     def add(self, chunk: Chunk) -> None:
         self.data.append(chunk.data)
@@ -26,13 +26,13 @@ class Collector:
     def reply(self) -> Reply:
         return reply_of(
             assemble(self.data), self.model, self.provider, self.cached, self.start, len(self.data), self.key,
-            self.similarity,
+            self.similarity, self.semantic_score,
         )  # fmt: skip
 
 
 def reply_of(
     completion: dict, model: str, provider: str, cached: bool | str, start: float, chunks: int,
-    key: str | None, similarity: float | None = None,
+    key: str | None, similarity: float | None = None, semantic_score: float | None = None,
 ) -> Reply:  # fmt: skip
     """The Reply for an assembled completion (a collected stream, or a cache entry's record)."""
     choices = completion["choices"]
@@ -48,6 +48,7 @@ def reply_of(
         chunks=chunks,
         key=key,
         similarity=similarity,
+        semantic_score=semantic_score,
         completion=completion,
     )
 

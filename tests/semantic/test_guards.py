@@ -90,3 +90,9 @@ def test_paraphrases_pass_every_guard(a, b):
 
 def test_every_guard_is_covered():
     assert {g for g, _, _ in VETOED} == set(GUARDS)
+
+
+def test_a_best_way_frame_is_no_comparison():
+    assert veto("What's the best way to remove a wasp nest?", "How do I remove a wasp nest?") is None
+    assert veto("What is the best city to live in?", "What is the worst city to live in?") == "comparison"
+    assert veto("What's the best way to lose a game?", "What's the best way to win a game?") == "comparison"

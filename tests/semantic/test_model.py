@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prosa.cache.semantic.evaluate import precision_recall, read_pairs, score
+from prosa.cache.semantic.evaluate import hits, lower_bound, precision_recall, read_pairs, score
 from prosa.cache.semantic.policy import DEFAULT_THRESHOLD
+from prosa.cache.semantic.verify import DEFAULT_STRICTNESS, STRICTNESS
 
 HERE = Path(__file__).parent
 DATA = HERE.parent / "data"
@@ -75,3 +76,26 @@ def test_the_guards_are_what_make_the_threshold_safe(scored):
     # Without guards the same threshold serves many wrong answers: the guards are load-bearing.
     precision, _, _, false_hits = precision_recall(scored[""], DEFAULT_THRESHOLD, guards=False)
     assert precision < 0.9 and false_hits > 50
+
+
+@pytest.fixture(scope="module")
+def development(minilm):
+    names = ("semantic_pairs.tsv", "semantic_pairs.holdout.tsv", "semantic_pairs.dev2.tsv")
+    return score([p for name in names for p in read_pairs(DATA / name)], minilm)
+
+
+def test_the_verifier_removes_the_guards_false_hits_on_the_development_sets(development):
+    bar = STRICTNESS[DEFAULT_STRICTNESS]
+    _, guards_recall, _, guards_false = precision_recall(development, DEFAULT_THRESHOLD)
+    precision, recall, true_hits, false_hits = precision_recall(development, DEFAULT_THRESHOLD, bar=bar)
+    wrong = [(p.a, p.b, p.score) for p in hits(development, DEFAULT_THRESHOLD, True, bar) if p.label == 0]
+    assert guards_false > 0 and false_hits == 0, wrong
+    assert 0.45 <= recall < guards_recall  # what the second opinion costs, and a floor that keeps it useful
+    assert lower_bound(true_hits, true_hits) > 0.97
+
+
+def test_lower_bound_is_clopper_pearson():
+    assert lower_bound(0, 10) == 0.0
+    assert lower_bound(59, 59) == pytest.approx(0.05 ** (1 / 59))  # ~0.9505: the "rule of three"
+    assert lower_bound(95, 100) == pytest.approx(0.898, abs=0.001)
+    assert lower_bound(40, 100) < lower_bound(50, 100) < 0.5

@@ -31,12 +31,15 @@ COUNTERS = ("hits", "semantic_hits", "misses", "bypasses", "tokens_saved", "usd_
 
 class Hit:
     """A cached answer found for a request: its entry, the key it is stored under, and for a
-    semantic hit (another question that means the same) the similarity of the two questions."""
+    semantic hit (another question that means the same) the similarity of the two questions and
+    the verifier's score (None when the verifier is off)."""
 
-    __slots__ = ("entry", "key", "similarity")
+    __slots__ = ("entry", "key", "similarity", "score")
 
-    def __init__(self, entry: Entry, key: str, similarity: float | None = None) -> None:
-        self.entry, self.key, self.similarity = entry, key, similarity
+    def __init__(
+        self, entry: Entry, key: str, similarity: float | None = None, score: float | None = None
+    ) -> None:
+        self.entry, self.key, self.similarity, self.score = entry, key, similarity, score
 
     @property
     def cached(self) -> bool | str:

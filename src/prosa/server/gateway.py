@@ -52,10 +52,15 @@ HIT_JSON = [(b"content-type", JSON.encode()), (b"x-prosa-cache", b"hit")]
 HIT_SSE = [(b"content-type", SSE.encode()), (b"x-prosa-cache", b"hit"), (b"cache-control", b"no-cache")]
 
 
-def _semantic(headers: list[tuple[bytes, bytes]], similarity: float) -> list[tuple[bytes, bytes]]:
-    """The hit headers of a semantic hit: `x-prosa-cache: semantic-hit` and the similarity score."""
+def _semantic(
+    headers: list[tuple[bytes, bytes]], similarity: float, score: float | None = None
+) -> list[tuple[bytes, bytes]]:
+    """The hit headers of a semantic hit: `x-prosa-cache: semantic-hit`, the similarity and the verifier's score."""
     out = [(k, b"semantic-hit" if k == b"x-prosa-cache" else v) for k, v in headers]
-    return [*out, (b"x-prosa-similarity", f"{similarity:.4f}".encode())]
+    out.append((b"x-prosa-similarity", f"{similarity:.4f}".encode()))
+    if score is not None:
+        out.append((b"x-prosa-semantic-score", f"{score:.4f}".encode()))
+    return out
 
 
 MAX_CLIENTS = 64  # per-caller clients kept with --forward-key (least recently used go first)
@@ -193,11 +198,13 @@ class Gateway:
             metrics.tokens_saved += usage.total_tokens
             price_in, price_out = self.prices.get(entry.model, NO_PRICE)
             metrics.usd_saved += (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
-            similarity = hit.similarity
+            similarity, score = hit.similarity, hit.score
             if args.stream:
                 body = Frames().replay(_memo(entry, args.include_usage))
-                return Fixed(200, HIT_SSE if similarity is None else _semantic(HIT_SSE, similarity), body)
-            headers = HIT_JSON if similarity is None else _semantic(HIT_JSON, similarity)
+                return Fixed(
+                    200, HIT_SSE if similarity is None else _semantic(HIT_SSE, similarity, score), body
+                )
+            headers = HIT_JSON if similarity is None else _semantic(HIT_JSON, similarity, score)
             return Fixed(200, headers, completion_body(_memo(entry, None)))
         call = copy.copy(call)  # a remembered call: this answer's clock starts now
         call.start = time.perf_counter()

@@ -3,7 +3,7 @@
 Opt in with ``Client(cache=..., semantic=True)`` or ``semantic=SemanticPolicy(threshold=...)``,
 ``--semantic`` on the command line, or ``[cache] semantic = true`` in the config file. The exact
 cache is always asked first. A semantic hit is reported as ``Reply.cached == "semantic"`` with
-``Reply.similarity``.
+``Reply.similarity`` and the verifier's ``Reply.semantic_score``.
 
 Importing this package imports nothing heavy; numpy and the model load when semantic is on.
 """
@@ -22,6 +22,8 @@ __all__ = [
     "SemanticCache",
     "SemanticPolicy",
     "VectorIndex",
+    "Verdict",
+    "Verifier",
     "load_embedder",
     "veto",
 ]
@@ -39,6 +41,8 @@ _WHERE = {
     "SQLiteVectorIndex": "sqlite_index",
     "SemanticCache": "cache",
     "veto": "guards",
+    "Verifier": "verify",
+    "Verdict": "verify",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

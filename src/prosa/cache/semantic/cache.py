@@ -5,8 +5,9 @@ The order of a lookup, and why:
 2. The question must be the last message, by the user, and short enough to embed faithfully.
 3. Only the request's partition is searched: same model, provider, system prompt, earlier turns
    and parameters. A paraphrase under another system prompt or temperature never matches.
-4. Candidates at or above the threshold, best first, each checked by the guards; the first that
-   passes and whose entry still exists is the hit.
+4. Candidates at or above the threshold, best first, each checked by the guards (cheap word-list
+   vetoes), then by the verifier (the words the questions do not share must align by their own
+   embeddings); the first that passes both and whose entry still exists is the hit.
 Any failure here (embedder, index) is logged once and the request goes on as a plain miss.
 """
 
@@ -27,6 +28,7 @@ from .embed import INSTALL_HINT, Embedder, available, load_embedder, minilm_dir
 from .guards import veto
 from .index import MemoryVectorIndex, VectorIndex
 from .policy import SemanticPolicy, fingerprint, question_of
+from .verify import Verifier
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -58,8 +60,14 @@ class SemanticCache:
         if policy.embedder in (None, "minilm") and not available():
             minilm_dir()  # raises ConfigError now, with the install hint, if the weights are missing
             raise ConfigError(f"the semantic cache needs numpy: {INSTALL_HINT}")
+        if policy.verify and not available():
+            raise ConfigError(
+                f"the semantic verifier needs the bundled MiniLM model: {INSTALL_HINT}; "
+                "or turn it off with SemanticPolicy(verify=False)"
+            )
         self.index = index_for(cache.store)
         self._embedder: Embedder | None = None
+        self._verifier: Verifier | None = None
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._warned = False
@@ -69,6 +77,12 @@ class SemanticCache:
         if self._embedder is None:
             self._embedder = load_embedder(self.policy.embedder, self.settings)
         return self._embedder
+
+    @property
+    def verifier(self) -> Verifier:
+        if self._verifier is None:
+            self._verifier = Verifier(load_embedder("minilm", self.settings), self.policy.strictness)
+        return self._verifier
 
     def probe(self, identity: str, request: Any) -> Probe | None:
         """The request's question, embedded, and its partition; None if it cannot be matched."""
@@ -97,7 +111,8 @@ class SemanticCache:
         """A semantic hit for ``call`` (after an exact miss): the entry served, its key and the score.
 
         Nothing is written into ``call``; the question's vector stays memoised, so a miss's answer
-        is indexed (``remember``) without a second embedding.
+        is indexed (``remember``) without a second embedding. The verifier's
+        score of a verified hit is ``Hit.score``.
         """
         try:
             probe = self.probe(call.provider.identity, call.request)
@@ -109,12 +124,21 @@ class SemanticCache:
             ):
                 if policy.guards and veto(probe.question, match.question) is not None:
                     continue
+                if policy.verify:
+                    verdict = self.verifier.verify(probe.question, match.question)
+                    if not verdict.verified:
+                        log.debug("semantic: %r is not %r (%s %.3f)", probe.question, match.question,
+                                  verdict.reason, verdict.score)  # fmt: skip
+                        continue
+                    score = verdict.score
+                else:
+                    score = None
                 entry = self.cache.lookup(match.key)
                 if entry is None:
                     self.index.remove(match.key)  # its entry was evicted, expired or cleared
                     continue
                 self.cache.count("semantic_hits")
-                return Hit(entry, match.key, round(match.score, 4))
+                return Hit(entry, match.key, round(match.score, 4), score)
         except Exception as exc:  # noqa: BLE001 - a semantic failure must never fail the request
             self._fail(exc)
         return None

@@ -62,6 +62,10 @@ _PHRASES = {  # multi-word register markers, matched on the lowercased text
     "in one word": "short",
     "in detail": "long",
 }
+_WAY_FRAME = re.compile(
+    r"\b(?:best|good|easiest|easy|simplest|quickest|fastest|right|proper|correct) (?:way|ways|method|methods)"
+    r" (?:to|for|of)\b"
+)
 _ONE_NOT_A_NUMBER_AFTER = frozenset("which the this that each every any no another some other".split())
 _ORDINAL_SUFFIX = frozenset(("st", "nd", "rd", "th"))
 _GUARDED_APART = NEGATIONS | WH_CLASSES.keys()
@@ -88,7 +92,11 @@ class Profile:
             seen.setdefault(w, None)
         self.order = tuple(seen)
         self.negations = sum(1 for w in lower if w in NEGATIONS or w.endswith("n't"))
-        self.polarity = frozenset(POLARITY[w] for w in lower if w in POLARITY) | {
+        # "What's the best way to X" asks how to X, not for a comparison: a frame's "best" is no polarity.
+        compared = (
+            _TOKEN.findall(_WAY_FRAME.sub(" ", text.lower())) if _WAY_FRAME.search(text.lower()) else lower
+        )
+        self.polarity = frozenset(POLARITY[w] for w in compared if w in POLARITY) | {
             w for w in lower if w in PARTICLES
         }
         lowered = " ".join(lower)

@@ -27,9 +27,22 @@ class SemanticPolicy(Record):
     - ``max_question_tokens``: longer questions are never matched semantically (an embedding of a
       long text blurs the details that make two texts different).
     - ``candidates``: how many of the closest stored questions are checked against the guards.
+    - ``verify``: a second opinion on every candidate the guards let through: the words the two
+      questions do not share must align by their own MiniLM embeddings (see
+      :mod:`prosa.cache.semantic.verify`). Needs the bundled MiniLM weights whatever the embedder.
+    - ``strictness``: how close those words must be: "strict", "balanced" (default), "lenient", or
+      a number in [0, 1]. The README lists each setting's measured precision and recall.
     """
 
-    __slots__ = ("threshold", "embedder", "guards", "max_question_tokens", "candidates")
+    __slots__ = (
+        "threshold",
+        "embedder",
+        "guards",
+        "max_question_tokens",
+        "candidates",
+        "verify",
+        "strictness",
+    )
 
     def __init__(
         self,
@@ -39,7 +52,12 @@ class SemanticPolicy(Record):
         guards: bool = True,
         max_question_tokens: int = 128,
         candidates: int = 5,
+        verify: bool = True,
+        strictness: str | float = "balanced",
     ) -> None:
+        from .verify import bar_of
+
+        bar_of(strictness)  # raises InvalidRequest for an unknown setting
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
             raise InvalidRequest(
                 f"semantic threshold must be greater than 0 and at most 1 (got {threshold!r})", "semantic"
@@ -55,6 +73,8 @@ class SemanticPolicy(Record):
         self.guards = guards
         self.max_question_tokens = max_question_tokens
         self.candidates = candidates
+        self.verify = bool(verify)
+        self.strictness = strictness
 
     @classmethod
     def from_option(

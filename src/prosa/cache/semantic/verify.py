@@ -1,0 +1,324 @@
+"""The verifier: a second opinion on a candidate hit, by aligning the words the two questions do not share.
+
+The similarity of two sentence embeddings hides what differs between the sentences: "make my sauce
+thicker" and "make my sauce thinner" score 0.95. The verifier looks at the difference itself:
+
+1. The question frame is rewritten to one spelling ("what's the best way to X" and "how can I X" are
+   "how X"; "what makes X" is "why X"; "can you explain" goes) and frame words are set aside
+   ("the", "is", "please"). Words that carry meaning stay, function words included: modals ("can",
+   "must", "will"), negations, quantifiers ("all", "only", "first"), "why", "who", "when".
+2. Words both questions share, or share in another form ("painted"/"painter", "wrote"/"written",
+   "tire"/"tyre"), are matched and set aside; so is the answer's kind said on one side only ("which
+   city is the capital" / "what is the capital").
+3. Every word left over on either side must align with a word of the other question whose own MiniLM
+   embedding is close: a word with no close counterpart ("mortgage broker" for "mortgage") does not.
+   The score is the weakest alignment (1.0 when nothing is left over); a hit is verified when it
+   reaches the strictness's bar.
+4. Before that, who does what to whom must not change: two shared words that trade places across a
+   third ("cats chase mice", "port 80 to port 8080") or a subject question turned object question
+   ("who taught Plato" / "who did Plato teach") refuse the hit.
+
+Its word lists are grammar (frame words, question frames, irregular verb forms), not meaning: no
+synonym or antonym is listed. Embeddings place antonyms and sister words (hot/cold, gold/silver) about
+as close as synonyms, so a bar high enough to refuse them also refuses most synonyms: the verifier
+trades recall for precision. Word vectors are memoised: a word costs one small embedding the first
+time the process sees it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections import Counter, OrderedDict
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ..._record import Record
+from ...errors import InvalidRequest
+from .guards import _near, _stem
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .embed import Embedder
+
+# Strictness -> the least word-alignment score a hit needs. Measured on the development and frozen
+# sets by bench/semantic.py (the README has the table).
+STRICTNESS: dict[str, float] = {"strict": 1.0, "balanced": 0.9, "lenient": 0.7}
+DEFAULT_STRICTNESS = "balanced"
+
+_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[$€£¥%]")
+
+# Words that shape a question without changing what it asks. Deliberately short: a word missing
+# here is only treated as meaning (it must then align), which costs recall, never precision.
+FRAME = frozenset(
+    """a an the this that these those it its i me my mine we us our you your yours one they them their
+    is are was were be been being am do does did doing what which how please kindly tell explain describe
+    define know let way ways there here thing something anything exactly actually really
+    basically just simply like of in on at for by as so and or also too very called located mean meaning
+    definition word term have has had get got make up to into using use used via with from about people someone
+    and between""".split()
+)
+# Prepositions are frame words for the alignment ("in Linux" / "on Linux"), but they bind a relation:
+# the order check keeps them ("Celsius to Fahrenheit" / "Fahrenheit to Celsius").
+RELATIONS = frozenset("to into from than vs versus onto toward towards".split())
+# Question frames, rewritten to one spelling before the words are compared. Each says the same
+# question in another way: "what's the best way to X" is "how X", "what makes X" is "why X".
+_REWRITES = [
+    (re.compile(p), r) for p, r in (
+        (r"\b(what|where|who|how|it|that|there|here)'s\b", r"\1 is"),
+        (r"\bcan't\b", "can not"), (r"\bwon't\b", "will not"), (r"n't\b", " not"),
+        (r"^(?:hey|hi|hello|ok|okay|so|quick question|question|i was wondering|i wonder|just curious)\b[,!:]?\s*",
+         ""),
+        (r"\b(?:can|could|would|will) you (?:please )?(?=explain|tell|describe|define|give|show|help|recommend"
+         r"|suggest|list|name|find)", ""),
+        (r"^(?:please )?(?:name|list|suggest|recommend)\b", ""),
+        (r"^who (?:is|was|were|are) (?=[a-z])", "about "),  # "who was X" asks what "tell me about X" asks
+        (r"\b(?:a|each|every|per) (day|week|month|year|hour|minute|second)\b", r"per \1"),
+        (r"%", " percent"),
+        (r"\b(?:i (?:want|would like|need) to know|do you know|i wonder|i forgot)\b", ""),
+        (r"\b(?:help me understand|(?:show|give|tell) me(?: about)?)\b", ""),
+        (r"\bhow (?:do|does|did|can|could|should|would|will|might|may) (?:i|you|we|one|people|someone)\b",
+         "how"),
+        (r"\b(?:what (?:is|are)|is there) (?:the |a |an |some )?(?:best |good |easiest |easy |right |simplest "
+         r"|simple |proper |correct |quickest |fastest )?(?:way|ways|method|methods|steps) (?:to|for|of)\b", "how"),
+        (r"\bwhat (?:can|should|do) i do to\b", "how"),
+        (r"\bhow to\b", "how"),
+        (r"\b(?:what (?:makes|made|causes|caused)|how come|what is the reason(?: for| that| why)?)\b", "why"),
+        (r"\b(?:the )?difference between\b", "differ"),
+        (r"\b(?:different|differs?) from\b", "differ"),
+        (r"\b(?:in |at |on )?what (?:year|date)\b", "when"),
+        (r"\bwhat does (\S+) (?:stand for|mean)\b", r"what is \1"),
+        (r"\bwhat is (\S+) short for\b", r"what is \1"),
+        (r"\bwhat is the (?:full form|meaning|definition) of\b", "what is"),
+    )
+]  # fmt: skip
+_SUBJECT_WH = frozenset(("who", "what", "which"))
+_DO = frozenset(("do", "does", "did"))
+_AUX = frozenset(
+    "is are was were do does did can could should would will shall may might must has have had".split()
+)
+_MEMO = 8192
+
+
+class Alignment(Record):
+    """How one leftover word was aligned: the word, its best counterpart (or None) and their similarity."""
+
+    __slots__ = ("word", "counterpart", "similarity")
+
+    def __init__(self, word: str, counterpart: str | None, similarity: float) -> None:
+        self.word, self.counterpart, self.similarity = word, counterpart, similarity
+
+
+class Verdict(Record):
+    """The verifier's opinion: ``score`` in [0, 1], ``verified`` at the bar, and why."""
+
+    __slots__ = ("score", "verified", "reason", "alignments")
+
+    def __init__(self, score: float, verified: bool, reason: str | None, alignments: list[Alignment]) -> None:
+        self.score, self.verified, self.reason, self.alignments = score, verified, reason, alignments
+
+
+@lru_cache(maxsize=4096)
+def normalise(text: str) -> str:
+    """Lowercase text with its question frame rewritten to one spelling."""
+    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").lower().strip()
+    for pattern, replacement in _REWRITES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def words(text: str) -> list[str]:
+    """A question's words, stemmed, in order (frame words and relation words included)."""
+    out = []
+    for token in _TOKEN.findall(normalise(text)):
+        token = token[:-2] if token.endswith("'s") else token
+        out.append(_stem(token) if token[0].isalpha() and token not in FRAME else token)
+    return out
+
+
+def answer_type(text: str) -> str | None:
+    """The noun that names the kind of answer in "which city is ...", "what planet is ...", if any.
+
+    "Which city is the capital of France?" asks what "What is the capital of France?" asks: the
+    answer's kind, said on one side only, is not a difference. Said on both sides, it must match.
+    """
+    tokens = _TOKEN.findall(normalise(text))
+    if len(tokens) >= 3 and tokens[0] in ("which", "what") and tokens[1] not in FRAME | _AUX:
+        if tokens[2] in _AUX:
+            return _stem(tokens[1])
+    return None
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a question that carry its meaning, lowercased and stemmed, in order."""
+    return [w for w in words(text) if w not in FRAME]
+
+
+# Irregular verb forms: the inflection table the suffix rule below cannot guess.
+_IRREGULAR = {
+    form: base
+    for base, forms in {
+        "write": "wrote written", "speak": "spoke spoken", "make": "made", "teach": "taught", "build": "built",
+        "find": "found", "know": "knew known", "give": "gave given", "take": "took taken", "go": "went gone",
+        "win": "won", "hold": "held", "see": "saw seen", "do": "did done", "begin": "began begun",
+        "choose": "chose chosen", "draw": "drew drawn", "drive": "drove driven", "eat": "ate eaten",
+        "fall": "fell fallen", "fly": "flew flown", "grow": "grew grown", "hide": "hid hidden",
+        "buy": "bought", "bring": "brought", "think": "thought", "catch": "caught", "sell": "sold",
+        "tell": "told", "say": "said", "pay": "paid", "lose": "lost", "leave": "left", "feel": "felt",
+        "keep": "kept", "sleep": "slept", "meet": "met", "send": "sent", "spend": "spent", "lead": "led",
+        "run": "ran", "come": "came", "become": "became", "get": "got gotten", "freeze": "froze frozen",
+        "break": "broke broken", "steal": "stole stolen", "wake": "woke woken", "sing": "sang sung",
+        "invent": "inventor", "discover": "discoverer",
+    }.items()
+    for form in forms.split()
+}  # fmt: skip
+
+
+def _root(word: str) -> str:
+    """A word without its commonest inflection: "used"/"use", "baking"/"bake", "writer"/"write"."""
+    word = _IRREGULAR.get(word, word)
+    for suffix in ("ing", "ed", "er", "es", "e", "s"):
+        if len(word) - len(suffix) >= 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _same_word(x: str, y: str) -> bool:
+    return _near(x, y) or (x[0].isalpha() and _root(x) == _root(y))
+
+
+def leftovers(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
+    """The words of each side the other lacks, after matching equal words and forms of one word."""
+    only_a, only_b = list((Counter(a) - Counter(b)).elements()), list((Counter(b) - Counter(a)).elements())
+    for x in list(only_a):
+        y = next((y for y in only_b if _same_word(x, y)), None)
+        if y is not None:
+            only_a.remove(x)
+            only_b.remove(y)
+    return only_a, only_b
+
+
+def _occurrences(words: list[str]) -> list[tuple[str, int]]:
+    """Each word with its occurrence number: "port 80 to port 8080" has ("port", 1) and ("port", 2)."""
+    seen: Counter[str] = Counter()
+    out = []
+    for w in words:
+        seen[w] += 1
+        out.append((w, seen[w]))
+    return out
+
+
+def _reordered(a: list[str], b: list[str]) -> bool:
+    """True when two shared words trade places across a third word both still have between them.
+
+    "cats chase mice" / "mice chase cats" and "port 80 to port 8080" / "port 8080 to port 80" swap;
+    "largest ocean" / "ocean is the largest" and "Germany's GDP" / "GDP of Germany" only move.
+    """
+    keep = {w for w in set(a) & set(b) if w not in FRAME or w in RELATIONS}
+    seq_a = [o for o in _occurrences(a) if o[0] in keep]
+    seq_b = [o for o in _occurrences(b) if o[0] in keep]
+    shared = set(seq_a) & set(seq_b)
+    seq_a = [o for o in seq_a if o in shared]
+    seq_b = [o for o in seq_b if o in shared]
+    pos_b = {o: i for i, o in enumerate(seq_b)}
+    for i, x in enumerate(seq_a):
+        for j in range(i + 2, len(seq_a)):
+            y = seq_a[j]
+            if pos_b[y] < pos_b[x]:
+                between_a = set(seq_a[i + 1 : j])
+                between_b = set(seq_b[pos_b[y] + 1 : pos_b[x]])
+                if between_a & between_b:
+                    return True
+    return False
+
+
+def _role(text: str) -> str | None:
+    """Whether a who/what question asks for the subject ("who taught X") or the object ("who did X teach")."""
+    tokens = _TOKEN.findall(normalise(text))
+    if len(tokens) < 3 or tokens[0] not in _SUBJECT_WH:
+        return None
+    if tokens[1] in _DO:
+        return "object"
+    if tokens[0] != "which" and tokens[1] not in _AUX:
+        return "subject"
+    return None
+
+
+class Verifier:
+    """Aligns the leftover words of two questions by their MiniLM embeddings (see the module doc)."""
+
+    def __init__(self, embedder: Embedder, strictness: str | float = DEFAULT_STRICTNESS) -> None:
+        self.embedder = embedder
+        self.bar = bar_of(strictness)
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, a: str, b: str) -> Verdict:
+        """The verifier's opinion on serving ``b``'s answer for ``a`` (symmetric)."""
+        ra, rb = _role(a), _role(b)
+        if ra and rb and ra != rb:
+            return Verdict(0.0, False, "role", [])
+        full_a, full_b = words(a), words(b)
+        if _reordered(full_a, full_b):
+            return Verdict(0.0, False, "order", [])
+        wa, wb = [w for w in full_a if w not in FRAME], [w for w in full_b if w not in FRAME]
+        only_a, only_b = leftovers(wa, wb)
+        kind_a, kind_b = answer_type(a), answer_type(b)
+        if kind_a and not kind_b and kind_a in only_a:
+            only_a.remove(kind_a)
+        if kind_b and not kind_a and kind_b in only_b:
+            only_b.remove(kind_b)
+        if not only_a and not only_b:
+            return Verdict(1.0, True, None, [])
+        needed = set(only_a) | set(only_b) | set(() if only_b else wb) | set(() if only_a else wa)
+        vectors = self._vectors(needed)
+        alignments = [self._align(x, only_b or wb, vectors) for x in only_a]
+        alignments += [self._align(y, only_a or wa, vectors) for y in only_b]
+        score = round(min(al.similarity for al in alignments), 4)
+        verified = score >= self.bar
+        return Verdict(score, verified, None if verified else "alignment", alignments)
+
+    def _align(self, word: str, others: list[str], vectors: dict[str, np.ndarray]) -> Alignment:
+        best, best_sim = None, 0.0
+        for other in others:
+            sim = float(vectors[word] @ vectors[other])
+            if sim > best_sim:
+                best, best_sim = other, sim
+        return Alignment(word, best, max(0.0, min(1.0, best_sim)))
+
+    def _vectors(self, words: set[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            for w in words:
+                v = self._memo.get(w)
+                if v is not None:
+                    self._memo.move_to_end(w)
+                    out[w] = v
+        missing = sorted(words - out.keys())
+        if missing:
+            for w, v in zip(missing, self.embedder.embed(missing), strict=True):
+                out[w] = v
+            with self._lock:
+                for w in missing:
+                    self._memo[w] = out[w]
+                while len(self._memo) > _MEMO:
+                    self._memo.popitem(last=False)
+        return out
+
+
+def bar_of(strictness: str | float) -> float:
+    """The alignment score a hit needs for a strictness name ("strict", "balanced", "lenient") or number."""
+    if isinstance(strictness, str):
+        if strictness not in STRICTNESS:
+            raise InvalidRequest(
+                f"strictness must be one of {', '.join(STRICTNESS)} or a number in [0, 1] (got {strictness!r})",
+                "semantic",
+            )
+        return STRICTNESS[strictness]
+    if isinstance(strictness, bool) or not isinstance(strictness, (int, float)) or not 0 <= strictness <= 1:
+        raise InvalidRequest(
+            f"strictness must be a name or a number in [0, 1] (got {strictness!r})", "semantic"
+        )
+    return float(strictness)

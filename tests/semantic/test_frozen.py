@@ -1,0 +1,43 @@
+"""The frozen evaluation sets are the ones whose SHA-256 the README publishes, and they are well formed."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+FROZEN = ("semantic_frozen_v1.tsv", "semantic_frozen_v2.tsv")
+KINDS = {"antonym", "polarity", "entity", "number", "date", "scope", "role", "modality", "unit", "language"}
+
+
+@pytest.mark.parametrize("name", FROZEN)
+def test_frozen_set_matches_the_published_hash(name: str) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith(f"| `tests/data/{name}`"))
+    published = re.findall(r"`([0-9a-f]{64})`", row)
+    assert published == [hashlib.sha256((DATA / name).read_bytes()).hexdigest()]
+
+
+@pytest.mark.parametrize("name", FROZEN)
+def test_frozen_set_has_every_kind_of_near_miss(name: str) -> None:
+    with open(DATA / name, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    kinds = Counter(r["category"] for r in rows if r["label"] == "0")
+    assert set(kinds) == KINDS
+    assert sum(kinds.values()) >= 300
+    assert sum(1 for r in rows if r["label"] == "1") >= 200
+    assert len({(r["a"], r["b"]) for r in rows}) == len(rows)
+
+
+def test_frozen_sets_share_no_pair() -> None:
+    pairs = []
+    for name in FROZEN:
+        with open(DATA / name, encoding="utf-8", newline="") as f:
+            pairs.append({frozenset((r["a"], r["b"])) for r in csv.DictReader(f, delimiter="\t")})
+    assert not pairs[0] & pairs[1]
