@@ -1,7 +1,7 @@
 """Replay fidelity: recorded upstream streams through a real `prosa serve`, read with the real openai SDK.
 
 For each recording in tests/data/streams (text, parallel tool calls, refusal, logprobs, n=2, include_usage,
-reasoning_content): the miss and its hit send the same chunks as the upstream did (only ``id``/``created``
+reasoning_content, an answer with a lone surrogate): the miss and its hit send the same chunks as the upstream did (only ``id``/``created``
 renewed), streamed and whole, with or without include_usage; the SDK's accumulated objects are equal; and
 a streamed miss serves a whole hit and the other way round. Comparing with the recording itself (not only
 miss with hit) catches a core that drops a field on both.
@@ -27,7 +27,7 @@ from tests.e2e.fidelity_support import (
 )
 from tests.servers.gateway_proc import Gateway, start_gateway
 
-RECORDINGS = ["text", "include_usage", "tool_calls", "refusal", "logprobs", "n2", "reasoning"]
+RECORDINGS = ["text", "include_usage", "tool_calls", "refusal", "logprobs", "n2", "reasoning", "surrogate"]
 
 
 @pytest.fixture(scope="module")
