@@ -271,3 +271,27 @@ def test_the_local_model_refuses_what_it_cannot_do_via_client(case):
         assert caught.value.param == "messages[0].content[1]"
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("name", ["error_midstream", "error_first"])
+def test_an_upstream_error_event_is_a_502_or_an_error_frame_and_never_cached(
+    gw, scripted_upstream, name, stream
+):
+    """OpenAI reports some failures as an error event inside a 200 stream: never a 500, never an entry."""
+    body = {
+        "model": f"replay:{name}",
+        "messages": [{"role": "user", "content": f"e {tag()}"}],
+        "stream": stream,
+    }
+    before = scripted_upstream.count()
+    for _ in range(2):
+        r = httpx.post(gw.chat_url, json=body, timeout=30)
+        if stream and name == "error_midstream":  # the status was sent with the first chunk
+            assert r.status_code == 200 and r.headers["x-prosa-cache"] == "miss"
+            last = r.text.strip().split("\n\n")[-1]
+            assert last.startswith('data: {"error":') and "Sorry about that" in last
+        else:
+            assert r.status_code == 502, r.text
+            assert "Sorry about that" in r.json()["error"]["message"]
+    assert scripted_upstream.count() - before == 2  # nothing was cached
