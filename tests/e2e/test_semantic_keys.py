@@ -38,7 +38,9 @@ def entries(gw: Gateway) -> list[dict]:
 
 def answer_of(entry: dict) -> str:
     return "".join(
-        (c.get("delta") or {}).get("content") or "" for record in entry["k"] for c in record.get("choices") or ()
+        (c.get("delta") or {}).get("content") or ""
+        for record in entry["k"]
+        for c in record.get("choices") or ()
     )
 
 
@@ -86,5 +88,7 @@ def test_a_lone_surrogate_with_semantic_hits_on_is_never_a_500(gw):
     for content in ('"a\\ud800b what is the capital?"', '"which \\udc00 is the capital?"'):
         body = '{"model":"echo","messages":[{"role":"user","content":' + content + "}]}"
         for _ in range(2):
-            r = httpx.post(gw.chat_url, content=body.encode(), headers={"content-type": "application/json"}, timeout=60)
+            r = httpx.post(
+                gw.chat_url, content=body.encode(), headers={"content-type": "application/json"}, timeout=60
+            )
             assert r.status_code == 200, r.text
