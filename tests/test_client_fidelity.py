@@ -17,6 +17,7 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 from prosa import AsyncClient, Client
+from prosa.errors import StreamInterrupted
 from tests.e2e.fidelity_support import recording, sdk_final, sdk_view
 
 RECORDINGS = ["text", "include_usage", "tool_calls", "refusal", "logprobs", "n2", "reasoning", "surrogate"]
@@ -140,3 +141,25 @@ def test_reply_views_read_the_recorded_answers(client):
     reasoning = ask("reasoning")
     assert (reasoning.text, reasoning.reasoning) == ("2 + 2 = 4", "Okay, the user asks 2+2. That is 4.")
     assert reasoning.usage.details["completion_tokens_details"] == {"reasoning_tokens": 16}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "unfinished",
+        pytest.param(
+            "n2_unfinished",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="core bug: providers/openai.py _Decoder.end accepts a stream once any choice finished",
+            ),
+        ),
+    ],
+)
+def test_client_an_unfinished_answer_raises_and_is_not_cached(client, scripted_upstream, name):
+    q = question(name)
+    before = scripted_upstream.count()
+    for _ in range(2):
+        with pytest.raises(StreamInterrupted):
+            client.chat(q, model=f"replay:{name}")
+    assert scripted_upstream.count() - before == 2
