@@ -295,3 +295,26 @@ def test_an_upstream_error_event_is_a_502_or_an_error_frame_and_never_cached(
             assert r.status_code == 502, r.text
             assert "Sorry about that" in r.json()["error"]["message"]
     assert scripted_upstream.count() - before == 2  # nothing was cached
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: completion.assemble iterates 'choices' unguarded, so an upstream usage chunk with "
+    '"choices": null (accepted by _Decoder.feed) is a TypeError: 500 whole, an internal-error frame streamed; '
+    "and Entry.decode would then drop such an entry as malformed",
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_usage_chunk_with_null_choices_is_answered_and_cached(gw, scripted_upstream, stream):
+    body = {"model": "replay:usage_choices_null", "messages": [{"role": "user", "content": f"u {tag()}"}],
+            "stream": stream, "stream_options": {"include_usage": True} if stream else None}  # fmt: skip
+    before = scripted_upstream.count()
+    for expected in ("miss", "hit"):
+        r = httpx.post(gw.chat_url, json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.headers["x-prosa-cache"] == expected
+        if stream:
+            assert r.text.endswith("data: [DONE]\n\n"), r.text[-300:]
+        else:
+            assert r.json()["choices"][0]["message"]["content"] == "The capital of France is Paris."
+            assert r.json()["usage"]["total_tokens"] == 21
+    assert scripted_upstream.count() - before == 1
