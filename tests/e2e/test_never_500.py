@@ -359,3 +359,39 @@ def test_an_absurd_usage_does_not_poison_the_gateway(scripted_upstream, tmp_path
         assert httpx.get(f"{gateway.url}/metrics", timeout=30).status_code == 200
     finally:
         gateway.stop()
+
+
+LOCAL_STOP = "core bug: providers/local.py _sampling passes stop strings to llama.cpp as they are; one with a lone surrogate is a UnicodeEncodeError (500 via the gateway, a bare exception via Client)"  # noqa: E501
+LOCAL_SURROGATES = {
+    "content": '"messages":[{"role":"user","content":"a\\ud800b"}]',
+    "system": '"messages":[{"role":"system","content":"\\udfff"},{"role":"user","content":"hi \\udc00"}]',
+    "user_field": '"messages":[{"role":"user","content":"hi"}],"user":"\\ud800"',
+    "stop": pytest.param(
+        '"messages":[{"role":"user","content":"hi"}],"stop":["\\ud800"]',
+        marks=pytest.mark.xfail(strict=True, reason=LOCAL_STOP),
+    ),  # noqa: E501
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("fields", LOCAL_SURROGATES.values(), ids=LOCAL_SURROGATES.keys())
+def test_a_lone_surrogate_to_the_local_model_is_never_a_500(gw, fields, stream):
+    text = '{"model":"local","max_tokens":3,"temperature":0,' + fields + "}"
+    r = raw_post(gw, text, stream)
+    assert r.status_code < 500, r.text
+    if r.status_code == 200 and stream:
+        assert r.text.endswith("data: [DONE]\n\n"), r.text[-300:]
+
+
+@pytest.mark.xfail(strict=True, reason=LOCAL_STOP)
+def test_client_local_model_stop_with_a_lone_surrogate():
+    client = Client(cache="memory")
+    try:
+        try:
+            reply = client.chat("hi", model="local", max_tokens=3, temperature=0, stop=["a\ud800"])
+        except ProsaError as e:  # a clear refusal is fine too
+            assert str(e) and "\n" not in str(e)
+        else:
+            assert reply.provider == "local"
+    finally:
+        client.close()
