@@ -92,3 +92,27 @@ def test_a_lone_surrogate_with_semantic_hits_on_is_never_a_500(gw):
                 gw.chat_url, content=body.encode(), headers={"content-type": "application/json"}, timeout=60
             )
             assert r.status_code == 200, r.text
+
+
+TOOLS = [
+    {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}
+]
+
+
+def test_a_paraphrase_under_another_tool_choice_is_never_a_semantic_hit(gw):
+    """tool_choice (like every keyed field) partitions semantic hits: 'none' must not get a tool call."""
+    system = f"Use tools. ({uuid.uuid4().hex[:8]})"
+
+    def ask(question: str, tool_choice: str) -> httpx.Response:
+        body = {"model": "agent", "tools": TOOLS, "tool_choice": tool_choice,
+                "messages": [{"role": "system", "content": system}, {"role": "user", "content": question}]}  # fmt: skip
+        r = httpx.post(gw.chat_url, json=body, timeout=60)
+        assert r.status_code == 200, r.text
+        return r
+
+    assert ask(Q, "required").headers["x-prosa-cache"] == "miss"
+    same_choice = ask(P, "required")
+    assert same_choice.headers["x-prosa-cache"] == "semantic-hit"  # the partition works at all
+    other = ask(P, "none")
+    assert other.headers["x-prosa-cache"] == "miss"
+    assert other.json()["choices"][0]["message"]["content"] == "No tools needed."
