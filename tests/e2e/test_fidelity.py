@@ -234,3 +234,31 @@ def test_an_answer_with_an_unfinished_choice_is_interrupted_and_never_cached(
         else:
             assert r.status_code == 502, r.text
     assert scripted_upstream.count() - before == 2  # nothing was cached
+
+
+def test_concurrent_identical_requests_share_one_upstream_answer_each_rendered_as_asked(
+    gw, scripted_upstream
+):
+    """Single-flight: one upstream call (the scripted `drip` model takes about a second); each follower
+    gets the same chunks, with the usage chunk only where asked, and a whole answer is the same record."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = {"model": "drip", "messages": [{"role": "user", "content": f"together {uuid.uuid4().hex[:8]}"}]}
+    variants = [
+        {**base, "stream": True, "stream_options": {"include_usage": True}},
+        {**base, "stream": True},
+        {**base, "stream": True, "stream_options": {"include_usage": True}},
+        base,
+    ]
+    before = scripted_upstream.count()
+    with ThreadPoolExecutor(len(variants)) as pool:
+        answers = list(pool.map(lambda b: post(gw.chat_url, b), variants))
+    assert scripted_upstream.count() - before == 1
+    with_usage, without, again = (without_renewed(sse(r)) for r in answers[:3])
+    assert with_usage == again
+    assert without == as_sent_to(with_usage, False)
+    assert with_usage[-1]["choices"] == [] and with_usage[-1]["usage"]["completion_tokens"] == 20
+    whole = answers[3].json()
+    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in without)
+    assert whole["choices"][0]["message"]["content"] == text == "".join(f" w{i}" for i in range(20))
+    assert whole["usage"] == with_usage[-1]["usage"]
