@@ -33,7 +33,7 @@ def gw(scripted_upstream, tmp_path_factory) -> Gateway:
     gateway.stop()
 
 
-def raw_post(gw: Gateway, text: str, stream: bool = False) -> httpx.Response:
+def raw_post(gw: Gateway, text: str, stream: bool = False, timeout: float = 30) -> httpx.Response:
     """POST a body written by hand, so a JSON escape such as \\ud800 reaches the gateway as written."""
     if stream:
         text = text[:-1] + ',"stream":true}'
@@ -377,7 +377,7 @@ LOCAL_SURROGATES = {
 @pytest.mark.parametrize("fields", LOCAL_SURROGATES.values(), ids=LOCAL_SURROGATES.keys())
 def test_a_lone_surrogate_to_the_local_model_is_never_a_500(gw, fields, stream):
     text = '{"model":"local","max_tokens":3,"temperature":0,' + fields + "}"
-    r = raw_post(gw, text, stream)
+    r = raw_post(gw, text, stream, timeout=300)  # the local model loads on first use, on a busy machine
     assert r.status_code < 500, r.text
     if r.status_code == 200 and stream:
         assert r.text.endswith("data: [DONE]\n\n"), r.text[-300:]
