@@ -226,3 +226,58 @@ def test_each_field_is_in_the_key_except_who_asks(gw, scripted_upstream, name):
     else:
         assert r.headers["x-prosa-cache"] == "miss"
         assert last_body(scripted_upstream)[name] == value
+
+
+def every_message_shape() -> list[dict[str, Any]]:
+    """One message of each role and content form of the Chat Completions API."""
+    return [
+        {"role": "system", "content": "You are terse.", "name": "house-rules"},
+        {"role": "developer", "content": [{"type": "text", "text": "Answer in French."}]},
+        {
+            "role": "user",
+            "name": "ann",
+            "content": [
+                {"type": "text", "text": f"What is in these? ({uuid.uuid4().hex[:8]})"},
+                {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "low"}},
+                {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+                {
+                    "type": "file",
+                    "file": {"file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"},
+                },
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": '{"q": "png"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_a", "content": [{"type": "text", "text": "a cat"}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "refusal", "refusal": "I can't say more."}],
+            "refusal": None,
+        },
+        {"role": "assistant", "audio": {"id": "audio_abc123"}, "content": None},
+        {"role": "function", "name": "lookup", "content": "legacy result"},
+        {"role": "user", "content": "And now?"},
+    ]
+
+
+def test_every_message_role_and_part_reaches_the_upstream_verbatim_and_is_keyed(gw, scripted_upstream):
+    client = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    sent = every_message_shape()
+    raw = client.chat.completions.with_raw_response.create(model="replay:text", messages=sent)
+    assert raw.headers["x-prosa-cache"] == "miss"
+    assert last_body(scripted_upstream)["messages"] == sent
+    again = client.chat.completions.with_raw_response.create(model="replay:text", messages=sent)
+    assert again.headers["x-prosa-cache"] == "hit"
+    changed = every_message_shape()
+    changed[2]["content"] = [*sent[2]["content"][:1], {**sent[2]["content"][1], "image_url": {"url": "https://example.com/b.png", "detail": "low"}}, *sent[2]["content"][2:]]  # fmt: skip
+    other = client.chat.completions.with_raw_response.create(model="replay:text", messages=changed)
+    assert other.headers["x-prosa-cache"] == "miss"  # another image is another question
