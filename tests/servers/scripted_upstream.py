@@ -168,7 +168,8 @@ async def stored_response(request: Request) -> Response:
 
 
 async def last(request: Request) -> Response:
-    return JSONResponse(last_body)
+    # ASCII JSON: a body may hold a lone surrogate (valid JSON, not encodable as UTF-8).
+    return Response(json.dumps(last_body), media_type="application/json")
 
 
 async def chat(request: Request) -> Response:
