@@ -147,13 +147,7 @@ def test_reply_views_read_the_recorded_answers(client):
     "name",
     [
         "unfinished",
-        pytest.param(
-            "n2_unfinished",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="core bug: providers/openai.py _Decoder.end accepts a stream once any choice finished",
-            ),
-        ),
+        "n2_unfinished",
     ],
 )
 def test_client_an_unfinished_answer_raises_and_is_not_cached(client, scripted_upstream, name):

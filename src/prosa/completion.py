@@ -64,7 +64,7 @@ def assemble(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     for data in chunks:
         for name, value in data.items():
             if name == "choices":
-                for choice in value:
+                for choice in value or ():  # some servers send "choices": null with the usage
                     _add_choice(choices, choice)
             elif name not in _PER_CHUNK and value is not None:
                 top[name] = value

@@ -204,8 +204,12 @@ class Reply(Record):
 
     @property
     def message(self) -> dict[str, Any]:
-        """The assistant's turn, ready to append to the conversation (tool calls included)."""
-        return {k: v for k, v in _copy(self._first()).items() if v is not None or k == "content"}
+        """The assistant's turn, ready to append to the conversation (tool calls included; reasoning
+        left out, as servers that send it refuse it back)."""
+        return {
+            k: v for k, v in _copy(self._first()).items()
+            if (v is not None or k == "content") and k not in ("reasoning_content", "reasoning")
+        }  # fmt: skip
 
     @property
     def tool_calls(self) -> list[ToolCall]:

@@ -7,10 +7,7 @@ import pytest
 
 from tests.support import run_prosa
 
-CLI_SURROGATE = "core bug: cli/ask.py _write and the --json print encode the answer as it is; a lone surrogate from the upstream ends `prosa ask` with 'error: unexpected UnicodeEncodeError' (exit 1)"  # noqa: E501
 
-
-@pytest.mark.xfail(strict=True, reason=CLI_SURROGATE)
 @pytest.mark.parametrize("mode", ["--stream", "--no-stream", "--json"])
 @pytest.mark.parametrize("name", ["surrogate", "split_pair"])
 def test_ask_prints_an_answer_with_lone_surrogates(scripted_upstream, name, mode):

@@ -207,14 +207,7 @@ def test_whole_answers_read_what_each_recording_carries(gw):
 
 UNFINISHED = [
     "unfinished",  # one choice, no finish_reason before [DONE]
-    pytest.param(
-        "n2_unfinished",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="core bug: providers/openai.py _Decoder counts a stream as finished once ANY choice has a "
-            "finish_reason, so an n=2 answer whose choice 0 never finished is answered 200 and cached",
-        ),
-    ),
+    "n2_unfinished",
 ]
 
 

@@ -104,7 +104,6 @@ def test_the_verifier_stops_what_the_guards_let_through_end_to_end(scripted_upst
     assert replies[True].cached is False and replies[True].text.endswith(near_miss)
 
 
-
 def test_a_verified_hit_carries_the_verifiers_score(scripted_upstream, minilm):
     c = Client(base_url=scripted_upstream.base_url, api_key="sk-k", max_retries=0, cache=MemoryStore(),
                semantic=True)  # fmt: skip
@@ -119,4 +118,6 @@ def test_numbers_that_trade_places_around_a_repeated_word_are_refused(verifier):
     verdict = verifier.verify("How do I map port 5432 to port 5433 in Docker?",
                               "How do I map port 5433 to port 5432 in Docker?")  # fmt: skip
     assert not verdict.verified and verdict.reason == "order"
-    assert verifier.verify("How do I map port 5432 to port 5433?", "How can I map port 5432 to port 5433?").verified
+    assert verifier.verify(
+        "How do I map port 5432 to port 5433?", "How can I map port 5432 to port 5433?"
+    ).verified

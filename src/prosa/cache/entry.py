@@ -111,7 +111,7 @@ class Entry(Record):
         if (
             not isinstance(records, list)
             or not records
-            or not all(isinstance(r, dict) and isinstance(r.get("choices", []), list) for r in records)
+            or not all(isinstance(r, dict) and isinstance(r.get("choices") or [], list) for r in records)
             or not isinstance(offsets, list)
             or len(records) != len(offsets)
         ):

@@ -133,11 +133,11 @@ def ask(args: argparse.Namespace) -> int:
             return 0
         if args.json:
             reply = client.chat(prompt, system=args.system, **kw)
-            print(json.dumps(reply.to_dict(), ensure_ascii=False))
+            _write(json.dumps(reply.to_dict(), ensure_ascii=False) + "\n")
             return 0
         if not args.stream:
             reply = client.chat(prompt, system=args.system, **kw)
-            if reply.text or not reply.tool_calls:
+            if reply.text or not (reply.tool_calls or reply.refusal):
                 _write(reply.text + "\n")
             render_extras(reply)
             return 0
@@ -146,7 +146,7 @@ def ask(args: argparse.Namespace) -> int:
             for chunk in stream:
                 _write(chunk.text)
         reply = stream.reply
-        if reply.text or not reply.tool_calls:
+        if reply.text or not (reply.tool_calls or reply.refusal):
             _write("\n")
         render_extras(reply)
         return 0
@@ -155,6 +155,8 @@ def ask(args: argparse.Namespace) -> int:
 
 
 def _write(text: str) -> None:
+    if not text.isascii():  # lone surrogates from the upstream cannot be printed: U+FFFD
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")  # pairs rejoin
     sys.stdout.write(text)
     sys.stdout.flush()
 

@@ -225,6 +225,8 @@ _NO_TOOLS = "the local model does not take tools; use an OpenAI-compatible upstr
 def check_local(request: ChatRequest) -> None:
     """Refuse, in one line, what the embedded model cannot do, rather than answer another request."""
     for name, value in request.params.items():
+        if value in (False, {}, 0) and name in ("logprobs", "logit_bias", "top_logprobs"):
+            continue  # asks for nothing: harmless
         if name in ("tools", "tool_choice", "parallel_tool_calls", "functions", "function_call"):
             raise InvalidRequest(_NO_TOOLS, name)
         if name == "n" and value != 1:
@@ -274,7 +276,8 @@ def _sampling(request: ChatRequest) -> dict[str, Any]:
     if request.top_p is not None:
         kwargs["top_p"] = request.top_p
     if request.stop is not None:
-        kwargs["stop"] = list(request.stop)
+        # A stop string with a lone surrogate can never match the model's (valid UTF-8) text: leave it out.
+        kwargs["stop"] = [s for s in request.stop if s.isascii() or _encodable(s)]
     if request.seed is not None:
         kwargs["seed"] = request.seed
     if request.presence_penalty is not None:
@@ -284,3 +287,11 @@ def _sampling(request: ChatRequest) -> dict[str, Any]:
     if request.response_format is not None:
         kwargs["response_format"] = dict(request.response_format)
     return kwargs
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -195,13 +195,12 @@ def _status_message(e: Any) -> str:
 def _body(request: ChatRequest) -> bytes:
     """The upstream body: every field the client sent, as sent, always streamed with usage.
 
-    A non-streaming call is the same stream, collected; ``include_usage`` is added to whatever
-    stream options the client gave, so the usage is always recorded.
+    A non-streaming call is the same stream, collected, and the usage is always asked for, so it is
+    recorded. (``stream`` and ``stream_options`` are the door's: a request never carries them.)
     """
     body = request.body()
-    options = body.get("stream_options")
     body["stream"] = True
-    body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+    body["stream_options"] = {"include_usage": True}
     try:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:  # a lone surrogate: \u escapes are valid JSON, and the upstream decides
@@ -227,6 +226,8 @@ class _Decoder:
     def __init__(self, start: float) -> None:
         self.start = start
         self.finished = False
+        self.seen: set[int] = set()  # the choices seen, and those that have their finish_reason
+        self.done: set[int] = set()
         self.started = False
 
     def feed(self, event: Any) -> Chunk | None:
@@ -239,14 +240,37 @@ class _Decoder:
         choices = data.get("choices")
         if choices is not None and not isinstance(choices, list):
             raise UpstreamError("the upstream sent a stream event whose choices are not a list")
+        for choice in choices or ():
+            if not _well_formed(choice):
+                raise UpstreamError(
+                    f"the upstream sent a malformed choice in a stream event: {str(choice)[:80]}"
+                )
         chunk = Chunk.of(data, (time.perf_counter() - self.start) * 1000)
+        for choice in choices or ():
+            index = choice.get("index", 0) if isinstance(choice, dict) else None
+            if type(index) is int:
+                self.seen.add(index)
+                if choice.get("finish_reason") is not None:
+                    self.done.add(index)
         if chunk.finish_reason is not None:
             self.finished = True
         return chunk
 
     def end(self) -> None:
-        if not self.finished:
+        if not self.finished or self.seen - self.done:  # every choice must finish, not just one
             raise StreamInterrupted("the stream ended before the model finished its answer; retry")
+
+
+def _well_formed(choice: Any) -> bool:
+    """A choice the assembler can merge: an object whose delta and logprobs are objects (or null), and
+    whose tool calls are objects (or null)."""
+    if not isinstance(choice, dict):
+        return False
+    delta, logprobs = choice.get("delta"), choice.get("logprobs")
+    if not isinstance(delta, (dict, type(None))) or not isinstance(logprobs, (dict, type(None))):
+        return False
+    calls = (delta or {}).get("tool_calls")
+    return calls is None or (isinstance(calls, list) and all(c is None or isinstance(c, dict) for c in calls))
 
 
 # Renewed by each answer the gateway sends (a hit replays under a fresh id); "object" is implied.

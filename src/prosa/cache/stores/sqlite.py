@@ -208,7 +208,9 @@ class SQLiteStore(Store):
         with self._pending_lock:
             counts = self._counts
             for name, delta in deltas.items():
-                counts[name] = counts.get(name, 0) + delta
+                counts[name] = counts.get(name, 0) + float(
+                    delta
+                )  # REAL column: an int past 2**63 would poison every write
         now = self._clock()
         if now - self._batch_at > _BATCH_SECONDS:
             self._flush_soon(now)
