@@ -104,23 +104,54 @@ class ResponseCache:
         raw = self.store.get(key)
         return None if raw is None else read_entry(raw)
 
-    def save(self, key: str, chunks: list[Chunk], model: str, provider: str, request: ChatRequest) -> None:
+    def save(
+        self,
+        key: str,
+        chunks: list[Chunk],
+        model: str,
+        provider: str,
+        request: ChatRequest,
+        ttl: float | None = None,
+    ) -> None:
+        """Store an answer under ``key``; ``ttl`` (seconds) overrides the store's default lifetime."""
         question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
         try:
-            raw = Entry.from_chunks(chunks, model, provider, question).encode()
+            raw = Entry.from_chunks(chunks, model, provider, question, request.scope).encode()
         except (TypeError, ValueError) as e:  # not JSON after all: answer without caching it
             self.warn(CacheError(f"an answer could not be recorded ({e})"))
             return
-        self._safely(self.store.put, key, raw)
+        self._safely(self.store.put, key, raw, ttl or None)
 
-    def count_hit(self, entry: Entry) -> None:
+    def count_hit(self, entry: Entry, scope: str = "") -> None:
+        """Count a hit and what it saved, in the totals and (when scoped) in the scope's own counters."""
         usage = entry.usage
         price_in, price_out = self.prices.get(entry.model, (0.0, 0.0))
         usd = (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
-        self._safely(self.store.incr, {"hits": 1, "tokens_saved": usage.total_tokens, "usd_saved": usd})
+        deltas = {"hits": 1, "tokens_saved": usage.total_tokens, "usd_saved": usd}
+        if scope:
+            deltas.update(
+                {f"hits@{scope}": 1, f"tokens_saved@{scope}": usage.total_tokens, f"usd_saved@{scope}": usd}
+            )
+        self._safely(self.store.incr, deltas)
 
-    def count(self, name: str) -> None:
-        self._safely(self.store.incr, {name: 1})
+    def count(self, name: str, scope: str = "") -> None:
+        self._safely(self.store.incr, {name: 1, f"{name}@{scope}": 1} if scope else {name: 1})
+
+    def scope_counters(self, scope: str) -> dict[str, Any]:
+        """The counters of one scope and the namespaces inside it (``name@scope`` in the store)."""
+        from .controls import in_scope
+
+        self._safely(self.store.flush)
+        out: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
+        for name, value in (self._safely(self.store.counters) or {}).items():
+            base, at, where = name.partition("@")
+            if at and base in out and in_scope(where, scope):
+                out[base] += value
+        for name in COUNTERS:
+            out[name] = round(out[name], 6) if name == "usd_saved" else int(out[name])
+        looked = out["hits"] + out["misses"]
+        out["hit_rate"] = round(out["hits"] / looked, 4) if looked else 0.0
+        return out
 
     def stats(self) -> dict[str, Any]:
         self._safely(self.store.flush)
