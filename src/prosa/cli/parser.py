@@ -334,6 +334,7 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
         help="send each caller's bearer key upstream instead of the gateway's own "
         "(gateway access keys then go in an X-Prosa-Key header)",
     )
+    _tenant_options(serve)
     serve.add_argument("--workers", type=_int, default=1, help="worker processes (default 1)")
     serve.add_argument(
         "--insecure", action="store_true", help="allow a non-loopback bind without access keys"
@@ -345,4 +346,36 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
         metavar="BYTES",
         help="largest request body (default 1 MB)",
     )
+    gkey = command(
+        "gateway-key",
+        "Create an access key for `prosa serve --keys FILE` (its digest goes in the file; the key is shown once).",
+        "gateway_keys",
+        "gateway_key",
+        "examples:\n  prosa gateway-key create team-a --keys keys.toml\n"
+        "  prosa gateway-key create ci --keys keys.toml --namespace shared --model gpt-4o-mini --rpm 60\n"
+        "  prosa gateway-key list --keys keys.toml",
+    )
+    gks = gkey.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    create = gks.add_parser("create", help="create a key, append its digest to the file, print the key once")
+    create.add_argument("name", help="the tenant's name (letters, digits, '.', '_', '-'), shown in metrics")
+    create.add_argument("--keys", required=True, metavar="FILE", help="the keys file (created if missing)")
+    create.add_argument("--namespace", help="share this cache with the other keys that name it")
+    create.add_argument("--model", action="append", help="a model the key may use (repeatable; 'gpt-4o*')")
+    create.add_argument("--rpm", type=_int, help="requests per minute (429 with retry-after past it)")
+    create.add_argument("--admin", action="store_true", help="may read /metrics and every tenant's stats")
+    glist = gks.add_parser("list", help="the keys in a file: names and limits (never the keys)")
+    glist.add_argument("--keys", required=True, metavar="FILE")
     return parser
+
+
+def _tenant_options(serve: argparse.ArgumentParser) -> None:
+    g = serve.add_argument_group("tenants and browsers")
+    g.add_argument("--keys", metavar="FILE",
+                   help="a keys file (prosa gateway-key create): each key a tenant with its own cache")  # fmt: skip
+    g.add_argument(
+        "--shared-cache", action="store_true", help="one cache for every key (default: one per tenant)"
+    )
+    g.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="answer this Host name too (besides loopback names and the bound address; repeatable)")  # fmt: skip
+    g.add_argument("--cors-origin", action="append", metavar="ORIGIN",
+                   help="let pages from this origin call the gateway (https://app.example.com; repeatable)")  # fmt: skip
