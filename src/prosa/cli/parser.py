@@ -111,6 +111,12 @@ def _cache_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--refresh", action="store_true", help="ask the model again and overwrite the cached answer"
     )
+    g.add_argument("--namespace", metavar="NAME", help="cache apart from other namespaces (e.g. an eval run)")
+    g.add_argument("--max-age", type=_int, metavar="SECONDS",
+                   help="use a cached answer only if at most this old, else ask again and overwrite")  # fmt: skip
+    g.add_argument(
+        "--ttl", type=_int, metavar="SECONDS", help="the answer stored now expires after this long"
+    )
     g.add_argument(
         "--semantic",
         action="store_true",
@@ -256,13 +262,15 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     cs = cache.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
     stats = cs.add_parser("stats", help="hits, misses, tokens and money saved")
     stats.add_argument("--json", action="store_true")
+    _namespace_option(stats)
     lst = cs.add_parser("list", help="recent entries")
+    _namespace_option(lst)
     lst.add_argument("--limit", type=_int, default=20)
     lst.add_argument("--json", action="store_true")
     show = cs.add_parser("show", help="one entry, by key or key prefix")
     show.add_argument("key")
     show.add_argument("--json", action="store_true")
-    cs.add_parser("clear", help="delete every entry")
+    _namespace_option(cs.add_parser("clear", help="delete every entry (or one namespace's)"))
     prune = cs.add_parser("prune", help="delete entries older than an age")
     prune.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 30m, 12h, 7d, 2w")
     export = cs.add_parser("export", help="write every entry to stdout (or -o FILE)")
@@ -366,6 +374,11 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     glist = gks.add_parser("list", help="the keys in a file: names and limits (never the keys)")
     glist.add_argument("--keys", required=True, metavar="FILE")
     return parser
+
+
+def _namespace_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--namespace", metavar="NAME",
+                   help="only this namespace or gateway tenant (and the namespaces inside it: NAME/...)")  # fmt: skip
 
 
 def _tenant_options(serve: argparse.ArgumentParser) -> None:
