@@ -9,7 +9,10 @@ best), and `prosa serve` with a SQLite cache in a temporary directory. It prints
 - wrk figures (req/s, p50, p99) for the floor, for cached non-stream hits and cached stream hits,
   and the ratio of each to the floor;
 - the time to first token of a miss, directly from the upstream and through the gateway, and the
-  difference (what the gateway adds), over sequential requests.
+  difference (what the gateway adds), over sequential requests;
+- the cost of per-tenant keying (issue 13): cached-hit req/s of a gateway without keys and of one with
+  a keys file (each request a tenant found by its key's digest, its own cache scope, its counters),
+  in alternating rounds, with the floor measured in the same run. ``--tenants-only`` runs just this.
 
 Needs wrk (`apt-get install -y wrk`). Every load is bounded in time and aimed at 127.0.0.1 only.
 """
@@ -72,7 +75,9 @@ def start(cmd: list[str], env: dict[str, str], url: str) -> subprocess.Popen[byt
     return proc
 
 
-def wrk(url: str, body: dict, seconds: int, connections: int, vary: bool = False) -> dict[str, float]:
+def wrk(
+    url: str, body: dict, seconds: int, connections: int, vary: bool = False, headers: dict | None = None
+) -> dict[str, float]:
     """One wrk run with a POST body; returns req/s, p50 and p99 in ms, and non-2xx count.
 
     ``vary`` makes every body byte-distinct (a counter in the ignored "user" field): the same cached
@@ -80,6 +85,8 @@ def wrk(url: str, body: dict, seconds: int, connections: int, vary: bool = False
     """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+        for name, value in (headers or {}).items():
+            f.write(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n")
         f.write(f"wrk.body = {json.dumps(json.dumps(body))}\n")
         if vary:
             head = json.dumps(json.dumps(body)[:-1] + ', "user": "u')
@@ -199,6 +206,8 @@ def main() -> int:
         "--workers", type=int, default=2, help="worker processes, for the floor and the gateway"
     )
     parser.add_argument("--ttft-requests", type=int, default=200)
+    parser.add_argument("--tenants-only", action="store_true", help="only the floor and the keys comparison")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the keys comparison")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench/gateway.py needs wrk, which is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -206,7 +215,7 @@ def main() -> int:
 
     home = tempfile.mkdtemp(prefix="prosa-bench-")
     env = {**os.environ, "PROSA_CACHE_DIR": f"{home}/cache", "PROSA_CONFIG_DIR": f"{home}/config",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}  # fmt: skip
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PROSA_CACHE", "PROSA_MODEL"):
         env.pop(name, None)
     os.environ.update(
@@ -238,6 +247,9 @@ def main() -> int:
             resp.read()
             state = resp.getheader("x-prosa-cache")
         assert state == "hit", state
+        if args.tenants_only:
+            tenant_cost(args, env, home, upstream.base_url, gw, floor_port)
+            return 0
         print(f"# prosa serve bench: {os.cpu_count()} cores, {args.workers} worker(s), {args.connections} "
               f"connections, {args.seconds}s per run, wrk -t2")  # fmt: skip
         runs = {
@@ -285,6 +297,7 @@ def main() -> int:
             f"    of which prosa's provider (the openai SDK): {added - own:.2f} ms; the gateway itself: {own:.2f} ms"
         )
         library.close()
+        tenant_cost(args, env, home, upstream.base_url, gw, floor_port)
     finally:
         for p in procs:
             p.terminate()
@@ -295,6 +308,64 @@ def main() -> int:
         upstream.stop()
         shutil.rmtree(home, ignore_errors=True)
     return 0
+
+
+def tenant_cost(args: argparse.Namespace, env: dict[str, str], home: str, upstream: str, gw: str,
+                floor_port: int) -> None:  # fmt: skip
+    """Cached-hit req/s without keys and with a keys file, alternating; prints the cost of keying."""
+    keys_file = Path(home) / "keys.toml"
+    made = subprocess.run([sys.executable, "-m", "prosa.cli.main", "gateway-key", "create", "bench", "--keys",
+                           str(keys_file)], env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    key = made.stdout.strip()
+    port = free_port()
+    keyed = start(
+        [sys.executable, "-m", "prosa.cli.main", "serve", "--port", str(port), "--workers", str(args.workers),
+         "--upstream", upstream, "--keys", str(keys_file)],
+        env, f"http://127.0.0.1:{port}/healthz",
+    )  # fmt: skip
+    try:
+        auth = {"Authorization": f"Bearer {key}"}
+        for _ in range(2):  # seed the tenant's own cache
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+            conn.request(
+                "POST",
+                "/v1/chat/completions",
+                json.dumps(QUESTION),
+                {"Content-Type": "application/json", **auth},
+            )
+            resp = conn.getresponse()
+            resp.read()
+        assert resp.getheader("x-prosa-cache") == "hit", resp.status
+        keyed_url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        floor_url = f"http://127.0.0.1:{floor_port}/v1/chat/completions"
+        rps: dict[str, list[float]] = {"floor": [], "without keys": [], "with keys (tenant)": []}
+        for _ in range(args.rounds):
+            rps["floor"].append(wrk(floor_url, QUESTION, args.seconds, args.connections)["rps"])
+            rps["without keys"].append(wrk(gw, QUESTION, args.seconds, args.connections)["rps"])
+            rps["with keys (tenant)"].append(
+                wrk(keyed_url, QUESTION, args.seconds, args.connections, headers=auth)["rps"]
+            )
+        floor = statistics.median(rps["floor"])
+        print(f"\nper-tenant keying, cached non-stream hits, {args.rounds} alternating rounds of {args.seconds}s "
+              f"(median req/s; each round's figures):")  # fmt: skip
+        for name, figures in rps.items():
+            median = statistics.median(figures)
+            print(
+                f"  {name:22} {median:9.0f}  x floor {median / floor:5.2f}   ({', '.join(f'{f:.0f}' for f in figures)})"
+            )
+        plain, keyed_rps = (
+            statistics.median(rps["without keys"]),
+            statistics.median(rps["with keys (tenant)"]),
+        )
+        cost = 1 - keyed_rps / plain
+        print(f"  cost of keying: {cost * 100:.1f}% of cached-hit throughput (target <= 5%: "
+              f"{'met' if cost <= 0.05 else 'NOT met'})")  # fmt: skip
+    finally:
+        keyed.terminate()
+        try:
+            keyed.wait(10)
+        except subprocess.TimeoutExpired:
+            keyed.kill()
 
 
 def _p90(values: list[float]) -> float:
@@ -316,7 +387,7 @@ def replica_throughput(redis_url: str, seconds: int = 8, connections: int = 32) 
         return
     home = tempfile.mkdtemp(prefix="prosa-bench-replicas-")
     env = {**os.environ, "PROSA_CACHE_DIR": f"{home}/cache", "PROSA_CONFIG_DIR": f"{home}/config",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}  # fmt: skip
     upstream = start_module("tests.servers.scripted_upstream")
     procs: list[subprocess.Popen[bytes]] = []
     try:

@@ -95,7 +95,10 @@ def create_app(config: GatewayConfig | None = None) -> Front:
             shown = tenant if not wanted else next((t for t in gateway.tenants.all if t.name == wanted), None)
             if shown is None:
                 raise HTTPError(404, f"no tenant named {wanted!r}", code="not_found")
-            return _json(await gateway.tenant_stats(shown))
+            data = await gateway.tenant_stats(shown)
+            if tenant.admin:  # the dashboard's tenant picker lists every tenant for an admin
+                data["tenants"] = [t.name for t in gateway.tenants.all]
+            return _json(data)
         store = await gateway.cache_stats()
         m = gateway.metrics
         return _json({

@@ -154,9 +154,9 @@ class Gateway:
         refresh, use_cache = directives.refresh, directives.use_cache
         ttl = None if headers.ttl is None else seconds(headers.ttl.decode("latin-1"), "x-prosa-ttl", 1)
         scope = tenant.scope
-        bearer = headers.bearer()
+        bearer = headers.bearer() if self.forward_key else None  # only a forwarded key matters here
         bearer_text = None if bearer is None else bearer.decode("latin-1")
-        if self.forward_key and bearer_text and self.tenants.required and not self.tenants.shared:
+        if bearer_text and self.tenants.required and not self.tenants.shared:
             scope = self.tenants.caller(bearer_text).scope  # the caller's upstream key is the tenant
         if headers.namespace is not None:
             scope = join_scope(scope, check_name(headers.namespace.decode("latin-1"), "x-prosa-namespace"))

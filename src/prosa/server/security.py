@@ -126,6 +126,8 @@ def preflight_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def is_json(content_type: bytes | None) -> bool:
+    if content_type == b"application/json":
+        return True  # what SDKs send: no parsing
     return content_type is not None and content_type.split(b";", 1)[0].strip().lower() == b"application/json"
 
 
