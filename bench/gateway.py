@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +110,35 @@ def wrk(
         "p50": _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
         "p99": _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
         "errors": float(non2xx.group(1)) if non2xx else 0.0,
+        "requests": float(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (uvicorn's workers), from /proc."""
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    mine, added = {pid}, True
+    while added:
+        more = {p for p, (parent, _) in stats.items() if parent in mine} - mine
+        mine |= more
+        added = bool(more)
+    return sum(stats[p][1] for p in mine if p in stats)
+
+
+def cpu_per_request(pid: int, run: Callable[[], dict[str, float]]) -> tuple[dict[str, float], float]:
+    """A wrk run and the gateway's CPU microseconds per request during it (less sensitive than req/s
+    to other load on the machine: time spent waiting for a core is not counted)."""
+    before = cpu_seconds(pid)
+    result = run()
+    return result, (cpu_seconds(pid) - before) / result["requests"] * 1e6
 
 
 def _ms(text: str) -> float:
@@ -248,7 +277,7 @@ def main() -> int:
             state = resp.getheader("x-prosa-cache")
         assert state == "hit", state
         if args.tenants_only:
-            tenant_cost(args, env, home, upstream.base_url, gw, floor_port)
+            tenant_cost(args, env, home, upstream.base_url, gw, floor_port, procs[1].pid)
             return 0
         print(f"# prosa serve bench: {os.cpu_count()} cores, {args.workers} worker(s), {args.connections} "
               f"connections, {args.seconds}s per run, wrk -t2")  # fmt: skip
@@ -297,7 +326,7 @@ def main() -> int:
             f"    of which prosa's provider (the openai SDK): {added - own:.2f} ms; the gateway itself: {own:.2f} ms"
         )
         library.close()
-        tenant_cost(args, env, home, upstream.base_url, gw, floor_port)
+        tenant_cost(args, env, home, upstream.base_url, gw, floor_port, procs[1].pid)
     finally:
         for p in procs:
             p.terminate()
@@ -311,7 +340,7 @@ def main() -> int:
 
 
 def tenant_cost(args: argparse.Namespace, env: dict[str, str], home: str, upstream: str, gw: str,
-                floor_port: int) -> None:  # fmt: skip
+                floor_port: int, gw_pid: int) -> None:  # fmt: skip
     """Cached-hit req/s without keys and with a keys file, alternating; prints the cost of keying."""
     keys_file = Path(home) / "keys.toml"
     made = subprocess.run([sys.executable, "-m", "prosa.cli.main", "gateway-key", "create", "bench", "--keys",
@@ -339,33 +368,100 @@ def tenant_cost(args: argparse.Namespace, env: dict[str, str], home: str, upstre
         keyed_url = f"http://127.0.0.1:{port}/v1/chat/completions"
         floor_url = f"http://127.0.0.1:{floor_port}/v1/chat/completions"
         rps: dict[str, list[float]] = {"floor": [], "without keys": [], "with keys (tenant)": []}
-        for _ in range(args.rounds):
+        cpu: dict[str, list[float]] = {"without keys": [], "with keys (tenant)": []}
+        for i in range(args.rounds):
             rps["floor"].append(wrk(floor_url, QUESTION, args.seconds, args.connections)["rps"])
-            rps["without keys"].append(wrk(gw, QUESTION, args.seconds, args.connections)["rps"])
-            rps["with keys (tenant)"].append(
-                wrk(keyed_url, QUESTION, args.seconds, args.connections, headers=auth)["rps"]
-            )
+            pair = [("without keys", gw, None, gw_pid), ("with keys (tenant)", keyed_url, auth, keyed.pid)]
+            for name, url, headers, pid in pair if i % 2 == 0 else pair[::-1]:  # alternate which goes first
+                result, us = cpu_per_request(
+                    pid, lambda u=url, h=headers: wrk(u, QUESTION, args.seconds, args.connections, headers=h)
+                )
+                rps[name].append(result["rps"])
+                cpu[name].append(us)
         floor = statistics.median(rps["floor"])
-        print(f"\nper-tenant keying, cached non-stream hits, {args.rounds} alternating rounds of {args.seconds}s "
-              f"(median req/s; each round's figures):")  # fmt: skip
+        print(f"\nper-tenant keying, cached non-stream hits, {args.rounds} rounds of {args.seconds}s, the two "
+              "gateways alternating (median; each round's figures):")  # fmt: skip
         for name, figures in rps.items():
             median = statistics.median(figures)
-            print(
-                f"  {name:22} {median:9.0f}  x floor {median / floor:5.2f}   ({', '.join(f'{f:.0f}' for f in figures)})"
-            )
-        plain, keyed_rps = (
-            statistics.median(rps["without keys"]),
-            statistics.median(rps["with keys (tenant)"]),
-        )
-        cost = 1 - keyed_rps / plain
-        print(f"  cost of keying: {cost * 100:.1f}% of cached-hit throughput (target <= 5%: "
-              f"{'met' if cost <= 0.05 else 'NOT met'})")  # fmt: skip
+            each = ", ".join(f"{f:.0f}" for f in figures)
+            print(f"  {name:22} {median:9.0f} req/s  x floor {median / floor:5.2f}   ({each})")
+        for name, figures in cpu.items():
+            each = ", ".join(f"{f:.1f}" for f in figures)
+            print(f"  {name:22} {statistics.median(figures):9.1f} CPU us per request   ({each})")
+        wall = 1 - statistics.median(rps["with keys (tenant)"]) / statistics.median(rps["without keys"])
+        # Throughput is capacity / CPU per request: the CPU figure is the one other load does not blur.
+        cost = 1 - statistics.median(cpu["without keys"]) / statistics.median(cpu["with keys (tenant)"])
+        print(f"  cost of keying: {cost * 100:.1f}% of cached-hit capacity from CPU per request (target <= 5%: "
+              f"{'met' if cost <= 0.05 else 'NOT met'}); {wall * 100:.1f}% from wall-clock req/s medians")  # fmt: skip
+        in_process_cost(upstream, home, str(keys_file), key)
     finally:
         keyed.terminate()
         try:
             keyed.wait(10)
         except subprocess.TimeoutExpired:
             keyed.kill()
+
+
+def in_process_cost(
+    upstream: str, home: str, keys_file: str, key: str, rounds: int = 7, n: int = 5000
+) -> None:
+    """The ASGI app's own time per cached hit, without and with a keys file, called in this process
+    (no HTTP server, no wrk): alternating rounds, so load elsewhere falls on both alike."""
+    import asyncio
+
+    from prosa.server.app import create_app
+    from prosa.server.config import GatewayConfig
+
+    body = json.dumps(QUESTION).encode()
+
+    def app(keys: bool):  # type: ignore[no-untyped-def]
+        return create_app(GatewayConfig(upstream=upstream, cache=f"{home}/in-process.db",
+                                        keys_file=keys_file if keys else None))  # fmt: skip
+
+    async def run(front, keys: bool, count: int) -> float:  # type: ignore[no-untyped-def]
+        headers = [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json"),
+                   (b"content-length", b"%d" % len(body))]  # fmt: skip
+        if keys:
+            headers.append((b"authorization", b"Bearer " + key.encode()))
+        scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": headers}
+        sent = [False]
+
+        async def receive() -> dict:
+            if not sent[0]:
+                sent[0] = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)  # a miss waits on the client's disconnect: it never comes
+            return {"type": "http.disconnect"}
+
+        status = [0]
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+
+        start = time.perf_counter()
+        for _ in range(count):
+            sent[0] = False
+            await front(dict(scope), receive, send)
+        assert status[0] == 200, status[0]
+        return (time.perf_counter() - start) / count * 1e6
+
+    async def main() -> dict[str, list[float]]:
+        fronts = {False: app(False), True: app(True)}
+        for keys, front in fronts.items():
+            await run(front, keys, 3)  # a miss, then hits
+        times: dict[str, list[float]] = {"without keys": [], "with keys (tenant)": []}
+        for i in range(rounds):
+            for keys in (False, True) if i % 2 == 0 else (True, False):
+                times["with keys (tenant)" if keys else "without keys"].append(
+                    await run(fronts[keys], keys, n)
+                )
+        return times
+
+    times = asyncio.run(main())
+    plain, keyed = statistics.median(times["without keys"]), statistics.median(times["with keys (tenant)"])
+    print(f"  in process (the ASGI app alone, {rounds} alternating rounds of {n} hits): {plain:.1f} us without "
+          f"keys, {keyed:.1f} us with; keying adds {keyed - plain:.1f} us per hit")  # fmt: skip
 
 
 def _p90(values: list[float]) -> float:

@@ -259,3 +259,16 @@ def test_forwarded_keys_are_tenants(scripted_upstream, tmp_path):
             assert secret not in metrics + gw.log()
     finally:
         gw.stop()
+
+
+def test_bad_keys_files_and_origins_are_one_line_errors(tmp_path):
+    from tests.support import free_port
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[keys]]\nname = "x y"\nsha256 = "abc"\n')
+    for args, message in ((["--keys", str(tmp_path / "none.toml")], "not found; create one with `prosa gateway-key"),
+                          (["--keys", str(bad)], "key 1: name must be"),
+                          (["--cors-origin", "*"], "--cors-origin takes an origin")):  # fmt: skip
+        out = run_prosa("serve", "--port", str(free_port()), *args, timeout=60)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 2 and len(lines) == 1 and message in lines[0], out.stderr

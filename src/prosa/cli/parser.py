@@ -63,6 +63,7 @@ SERVE_EXAMPLES = """examples:
   prosa serve                                   (http://127.0.0.1:8000: the web page and /v1/...)
   prosa serve --upstream https://api.openai.com/v1 --api-key team-secret
   OPENAI_BASE_URL=http://127.0.0.1:8080/v1 prosa serve --port 9000 --workers 2
+  prosa gateway-key create team-a --keys keys.toml && prosa serve --keys keys.toml   (a cache per key)
   curl http://127.0.0.1:8000/v1/chat/completions -H 'content-type: application/json' \\
        -d '{"model": "local", "messages": [{"role": "user", "content": "Hi"}]}'
 """

@@ -236,7 +236,7 @@ class Front:
         tenants = self.tenants
         tenant = tenants.open
         if tenants.required:
-            if path in PUBLIC or path[:8] == "/static/":
+            if path != CHAT_PATH and (path in PUBLIC or path[:8] == "/static/"):
                 scope["prosa.tenant"] = tenant
                 return None
             if self.forward_key:

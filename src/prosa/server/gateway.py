@@ -145,7 +145,7 @@ class Gateway:
 
     async def chat(self, body: bytes, headers: RequestHeaders, tenant: Tenant, receive: Receive) -> Answer:
         """Answer one chat completion; raise for anything that is not a 200 before the answer starts."""
-        wait = tenant.wait()
+        wait = tenant.wait() if tenant.rpm else 0
         if wait:
             raise HTTPError(429, f"key {tenant.name!r} is over its limit of {tenant.rpm} requests per minute; "
                             f"retry after {wait} s", "rate_limit_error", None, "rate_limit_exceeded",
