@@ -272,3 +272,24 @@ def test_bad_keys_files_and_origins_are_one_line_errors(tmp_path):
         out = run_prosa("serve", "--port", str(free_port()), *args, timeout=60)
         lines = out.stderr.strip().splitlines()
         assert out.returncode == 2 and len(lines) == 1 and message in lines[0], out.stderr
+
+
+def test_semantic_hits_never_cross_tenants(keys, scripted_upstream, tmp_path):
+    gw = start_gateway(
+        tmp_path / "gw-sem", "--upstream", scripted_upstream.base_url, "--keys", str(keys["path"]),
+        "--cache", "memory", env={"OPENAI_API_KEY": "sk-up"}, config="[cache]\nsemantic = true\n",
+    )  # fmt: skip
+    try:
+        a, b = sdk(gw, keys["team-a"]), sdk(gw, keys["team-b"])
+        assert ask(a, "What is the capital of France?").headers["x-prosa-cache"] == "miss"
+        para = ask(a, "Which city is the capital of France?")
+        assert para.headers["x-prosa-cache"] == "semantic-hit" and "age" in para.headers
+        assert ask(b, "Which city is the capital of France?").headers["x-prosa-cache"] == "miss"
+        assert (
+            ask(a, "Which city is the capital of France?", **{"x-prosa-namespace": "other"}).headers[
+                "x-prosa-cache"
+            ]
+            == "miss"
+        )
+    finally:
+        gw.stop()
