@@ -9,7 +9,10 @@ best), and `prosa serve` with a SQLite cache in a temporary directory. It prints
 - wrk figures (req/s, p50, p99) for the floor, for cached non-stream hits and cached stream hits,
   and the ratio of each to the floor;
 - the time to first token of a miss, directly from the upstream and through the gateway, and the
-  difference (what the gateway adds), over sequential requests.
+  difference (what the gateway adds), over sequential requests;
+- the cost of per-tenant keying (issue 13): cached-hit req/s of a gateway without keys and of one with
+  a keys file (each request a tenant found by its key's digest, its own cache scope, its counters),
+  in alternating rounds, with the floor measured in the same run. ``--tenants-only`` runs just this.
 
 Needs wrk (`apt-get install -y wrk`). Every load is bounded in time and aimed at 127.0.0.1 only.
 """
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +76,9 @@ def start(cmd: list[str], env: dict[str, str], url: str) -> subprocess.Popen[byt
     return proc
 
 
-def wrk(url: str, body: dict, seconds: int, connections: int, vary: bool = False) -> dict[str, float]:
+def wrk(
+    url: str, body: dict, seconds: int, connections: int, vary: bool = False, headers: dict | None = None
+) -> dict[str, float]:
     """One wrk run with a POST body; returns req/s, p50 and p99 in ms, and non-2xx count.
 
     ``vary`` makes every body byte-distinct (a counter in the ignored "user" field): the same cached
@@ -80,6 +86,8 @@ def wrk(url: str, body: dict, seconds: int, connections: int, vary: bool = False
     """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+        for name, value in (headers or {}).items():
+            f.write(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n")
         f.write(f"wrk.body = {json.dumps(json.dumps(body))}\n")
         if vary:
             head = json.dumps(json.dumps(body)[:-1] + ', "user": "u')
@@ -102,7 +110,35 @@ def wrk(url: str, body: dict, seconds: int, connections: int, vary: bool = False
         "p50": _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
         "p99": _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
         "errors": float(non2xx.group(1)) if non2xx else 0.0,
+        "requests": float(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its descendants (uvicorn's workers), from /proc."""
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    mine, added = {pid}, True
+    while added:
+        more = {p for p, (parent, _) in stats.items() if parent in mine} - mine
+        mine |= more
+        added = bool(more)
+    return sum(stats[p][1] for p in mine if p in stats)
+
+
+def cpu_per_request(pid: int, run: Callable[[], dict[str, float]]) -> tuple[dict[str, float], float]:
+    """A wrk run and the gateway's CPU microseconds per request during it (less sensitive than req/s
+    to other load on the machine: time spent waiting for a core is not counted)."""
+    before = cpu_seconds(pid)
+    result = run()
+    return result, (cpu_seconds(pid) - before) / result["requests"] * 1e6
 
 
 def _ms(text: str) -> float:
@@ -199,6 +235,8 @@ def main() -> int:
         "--workers", type=int, default=2, help="worker processes, for the floor and the gateway"
     )
     parser.add_argument("--ttft-requests", type=int, default=200)
+    parser.add_argument("--tenants-only", action="store_true", help="only the floor and the keys comparison")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the keys comparison")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench/gateway.py needs wrk, which is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -206,7 +244,7 @@ def main() -> int:
 
     home = tempfile.mkdtemp(prefix="prosa-bench-")
     env = {**os.environ, "PROSA_CACHE_DIR": f"{home}/cache", "PROSA_CONFIG_DIR": f"{home}/config",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}  # fmt: skip
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PROSA_CACHE", "PROSA_MODEL"):
         env.pop(name, None)
     os.environ.update(
@@ -238,6 +276,9 @@ def main() -> int:
             resp.read()
             state = resp.getheader("x-prosa-cache")
         assert state == "hit", state
+        if args.tenants_only:
+            tenant_cost(args, env, home, upstream.base_url, gw, floor_port, procs[1].pid)
+            return 0
         print(f"# prosa serve bench: {os.cpu_count()} cores, {args.workers} worker(s), {args.connections} "
               f"connections, {args.seconds}s per run, wrk -t2")  # fmt: skip
         runs = {
@@ -285,6 +326,7 @@ def main() -> int:
             f"    of which prosa's provider (the openai SDK): {added - own:.2f} ms; the gateway itself: {own:.2f} ms"
         )
         library.close()
+        tenant_cost(args, env, home, upstream.base_url, gw, floor_port, procs[1].pid)
     finally:
         for p in procs:
             p.terminate()
@@ -295,6 +337,131 @@ def main() -> int:
         upstream.stop()
         shutil.rmtree(home, ignore_errors=True)
     return 0
+
+
+def tenant_cost(args: argparse.Namespace, env: dict[str, str], home: str, upstream: str, gw: str,
+                floor_port: int, gw_pid: int) -> None:  # fmt: skip
+    """Cached-hit req/s without keys and with a keys file, alternating; prints the cost of keying."""
+    keys_file = Path(home) / "keys.toml"
+    made = subprocess.run([sys.executable, "-m", "prosa.cli.main", "gateway-key", "create", "bench", "--keys",
+                           str(keys_file)], env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    key = made.stdout.strip()
+    port = free_port()
+    keyed = start(
+        [sys.executable, "-m", "prosa.cli.main", "serve", "--port", str(port), "--workers", str(args.workers),
+         "--upstream", upstream, "--keys", str(keys_file)],
+        env, f"http://127.0.0.1:{port}/healthz",
+    )  # fmt: skip
+    try:
+        auth = {"Authorization": f"Bearer {key}"}
+        for _ in range(2):  # seed the tenant's own cache
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+            conn.request(
+                "POST",
+                "/v1/chat/completions",
+                json.dumps(QUESTION),
+                {"Content-Type": "application/json", **auth},
+            )
+            resp = conn.getresponse()
+            resp.read()
+        assert resp.getheader("x-prosa-cache") == "hit", resp.status
+        keyed_url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        floor_url = f"http://127.0.0.1:{floor_port}/v1/chat/completions"
+        rps: dict[str, list[float]] = {"floor": [], "without keys": [], "with keys (tenant)": []}
+        cpu: dict[str, list[float]] = {"without keys": [], "with keys (tenant)": []}
+        for i in range(args.rounds):
+            rps["floor"].append(wrk(floor_url, QUESTION, args.seconds, args.connections)["rps"])
+            pair = [("without keys", gw, None, gw_pid), ("with keys (tenant)", keyed_url, auth, keyed.pid)]
+            for name, url, headers, pid in pair if i % 2 == 0 else pair[::-1]:  # alternate which goes first
+                result, us = cpu_per_request(
+                    pid, lambda u=url, h=headers: wrk(u, QUESTION, args.seconds, args.connections, headers=h)
+                )
+                rps[name].append(result["rps"])
+                cpu[name].append(us)
+        floor = statistics.median(rps["floor"])
+        print(f"\nper-tenant keying, cached non-stream hits, {args.rounds} rounds of {args.seconds}s, the two "
+              "gateways alternating (median; each round's figures):")  # fmt: skip
+        for name, figures in rps.items():
+            median = statistics.median(figures)
+            each = ", ".join(f"{f:.0f}" for f in figures)
+            print(f"  {name:22} {median:9.0f} req/s  x floor {median / floor:5.2f}   ({each})")
+        for name, figures in cpu.items():
+            each = ", ".join(f"{f:.1f}" for f in figures)
+            print(f"  {name:22} {statistics.median(figures):9.1f} CPU us per request   ({each})")
+        wall = 1 - statistics.median(rps["with keys (tenant)"]) / statistics.median(rps["without keys"])
+        # Throughput is capacity / CPU per request: the CPU figure is the one other load does not blur.
+        cost = 1 - statistics.median(cpu["without keys"]) / statistics.median(cpu["with keys (tenant)"])
+        print(f"  cost of keying: {cost * 100:.1f}% of cached-hit capacity from CPU per request (target <= 5%: "
+              f"{'met' if cost <= 0.05 else 'NOT met'}); {wall * 100:.1f}% from wall-clock req/s medians")  # fmt: skip
+        in_process_cost(upstream, home, str(keys_file), key)
+    finally:
+        keyed.terminate()
+        try:
+            keyed.wait(10)
+        except subprocess.TimeoutExpired:
+            keyed.kill()
+
+
+def in_process_cost(
+    upstream: str, home: str, keys_file: str, key: str, rounds: int = 7, n: int = 5000
+) -> None:
+    """The ASGI app's own time per cached hit, without and with a keys file, called in this process
+    (no HTTP server, no wrk): alternating rounds, so load elsewhere falls on both alike."""
+    import asyncio
+
+    from prosa.server.app import create_app
+    from prosa.server.config import GatewayConfig
+
+    body = json.dumps(QUESTION).encode()
+
+    def app(keys: bool):  # type: ignore[no-untyped-def]
+        return create_app(GatewayConfig(upstream=upstream, cache=f"{home}/in-process.db",
+                                        keys_file=keys_file if keys else None))  # fmt: skip
+
+    async def run(front, keys: bool, count: int) -> float:  # type: ignore[no-untyped-def]
+        headers = [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json"),
+                   (b"content-length", b"%d" % len(body))]  # fmt: skip
+        if keys:
+            headers.append((b"authorization", b"Bearer " + key.encode()))
+        scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": headers}
+        sent = [False]
+
+        async def receive() -> dict:
+            if not sent[0]:
+                sent[0] = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)  # a miss waits on the client's disconnect: it never comes
+            return {"type": "http.disconnect"}
+
+        status = [0]
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+
+        start = time.perf_counter()
+        for _ in range(count):
+            sent[0] = False
+            await front(dict(scope), receive, send)
+        assert status[0] == 200, status[0]
+        return (time.perf_counter() - start) / count * 1e6
+
+    async def main() -> dict[str, list[float]]:
+        fronts = {False: app(False), True: app(True)}
+        for keys, front in fronts.items():
+            await run(front, keys, 3)  # a miss, then hits
+        times: dict[str, list[float]] = {"without keys": [], "with keys (tenant)": []}
+        for i in range(rounds):
+            for keys in (False, True) if i % 2 == 0 else (True, False):
+                times["with keys (tenant)" if keys else "without keys"].append(
+                    await run(fronts[keys], keys, n)
+                )
+        return times
+
+    times = asyncio.run(main())
+    plain, keyed = statistics.median(times["without keys"]), statistics.median(times["with keys (tenant)"])
+    print(f"  in process (the ASGI app alone, {rounds} alternating rounds of {n} hits): {plain:.1f} us without "
+          f"keys, {keyed:.1f} us with; keying adds {keyed - plain:.1f} us per hit")  # fmt: skip
 
 
 def _p90(values: list[float]) -> float:
@@ -316,7 +483,7 @@ def replica_throughput(redis_url: str, seconds: int = 8, connections: int = 32) 
         return
     home = tempfile.mkdtemp(prefix="prosa-bench-replicas-")
     env = {**os.environ, "PROSA_CACHE_DIR": f"{home}/cache", "PROSA_CONFIG_DIR": f"{home}/config",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}  # fmt: skip
     upstream = start_module("tests.servers.scripted_upstream")
     procs: list[subprocess.Popen[bytes]] = []
     try:

@@ -155,7 +155,9 @@ def verify_case(tmp: Path) -> None:
     params = {"temperature": 0}
     for a in sorted({p.a for p in pairs}):
         call = client.prepare(a, "gpt-4o-mini", params, False, True)
-        client.cache.save(call.key, [Chunk("answer", "stop", Usage(9, 2))], "gpt-4o-mini", "openai", call.request)
+        client.cache.save(
+            call.key, [Chunk("answer", "stop", Usage(9, 2))], "gpt-4o-mini", "openai", call.request
+        )
         client.semantic.remember(call, call.key)
     timings: dict[str, list[float]] = {"cold": [], "warm": [], "embed": [], "rest": []}
     served = 0
@@ -179,7 +181,11 @@ def verify_case(tmp: Path) -> None:
           f" 'a' questions (SQLite, one partition; {served} served)")  # fmt: skip
     row("new question: embed + search + guards + verifier, p50", pct(timings["cold"], 50) / 1000, "ms")
     row("new question, p99", pct(timings["cold"], 99) / 1000, "ms")
-    row("  of which the embedding alone (same questions, same run), p50", pct(timings["embed"], 50) / 1000, "ms")
+    row(
+        "  of which the embedding alone (same questions, same run), p50",
+        pct(timings["embed"], 50) / 1000,
+        "ms",
+    )
     row("  the rest: search + guards + verifier (lookup minus embedding), p50", pct(timings["rest"], 50) / 1000,
         "ms")  # fmt: skip
     row("question seen before (memoised vector and words), p50", pct(timings["warm"], 50) / 1000, "ms")
@@ -193,10 +199,14 @@ def quality_case() -> None:
     for title, pairs in sets.items():
         score(pairs)
         positives = sum(p.label for p in pairs)
-        print(f"Quality on {title}: {len(pairs)} pairs ({positives} should hit, {len(pairs) - positives} must not)")
+        print(
+            f"Quality on {title}: {len(pairs)} pairs ({positives} should hit, {len(pairs) - positives} must not)"
+        )
         print("  " + table(pairs, [0.8, DEFAULT_THRESHOLD]).replace("\n", "\n  "))
         for name, bar in [("guards only", None), *STRICTNESS.items()]:
-            print(f"  served by category at {DEFAULT_THRESHOLD}, {name}: {by_category(pairs, DEFAULT_THRESHOLD, bar)}")
+            print(
+                f"  served by category at {DEFAULT_THRESHOLD}, {name}: {by_category(pairs, DEFAULT_THRESHOLD, bar)}"
+            )
     print(f"  (default: threshold {DEFAULT_THRESHOLD}, guards on, verifier on at 'balanced')")
 
 

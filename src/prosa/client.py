@@ -13,11 +13,12 @@ from typing import Any, Literal, overload
 
 from ._record import Record
 from .cache.cache import Hit, ResponseCache, open_cache
+from .cache.controls import check_name
 from .cache.entry import Entry
 from .cache.flight import Flight, shared_flight
 from .cache.replay import areplay, replay
 from .config import DEFAULT_OPENAI_MODEL, Settings, load_settings
-from .errors import InvalidRequest
+from .errors import InvalidRequest, NotCached
 from .providers.base import Provider
 from .reply import Chunk, Reply
 from .request import LOCAL_MODEL_NAMES, ChatRequest, PromptInput
@@ -66,6 +67,7 @@ class _Base:
         cache_nondeterministic: bool | None = None,
         settings: Settings | None = None,
         semantic: Any = _UNSET,
+        namespace: str | None = None,
     ) -> None:
         if provider not in (None, "local", "openai"):
             raise InvalidRequest(f"provider must be 'local' or 'openai' (got {provider!r})", "provider")
@@ -78,6 +80,8 @@ class _Base:
         )
         self.provider_kind = provider
         self.model = model
+        # Answers cached by this client live in this namespace: other namespaces never see them.
+        self.namespace = "" if namespace is None else check_name(namespace)
         self.cache: ResponseCache | None = open_cache(
             self.settings.cache if cache is _UNSET else cache, self.settings
         )
@@ -134,7 +138,10 @@ class _Base:
         *,
         persona: Any = None,
         data: Any = None,
+        scope: str = "",
     ) -> Call:
+        """Validate a request and decide its key. ``scope`` (a tenant and/or namespace, see
+        :mod:`prosa.cache.controls`) keeps its cached answers apart from every other scope's."""
         start = time.perf_counter()
         if persona is not None or data is not None:
             # Imported only when asked for, so a plain request's hot path never loads grounding.
@@ -147,6 +154,8 @@ class _Base:
             if name.lower() in LOCAL_MODEL_NAMES:
                 name = "local"  # one name for the local model, so its aliases share cache entries
             request = ChatRequest.build(prompt, model=name, **params)
+        if scope:
+            request = request.with_scope(scope)
         provider = self.provider_for(request.model)
         cache = self.cache
         key = None
@@ -156,28 +165,53 @@ class _Base:
                 key = cache.key(provider.identity, request)
                 save = True
             elif not refresh:
-                cache.count("bypasses")
+                cache.count("bypasses", request.scope)
         return Call(request, provider, provider.model_name(request), key, save, start)
 
-    def hit(self, call: Call, refresh: bool) -> Hit | None:
-        """The cached answer for this call: an exact hit, else a semantic one (when enabled), else None."""
+    def hit(self, call: Call, refresh: bool, max_age: float | None = None) -> Hit | None:
+        """The cached answer for this call: an exact hit, else a semantic one (when enabled), else None.
+
+        With ``max_age``, an answer stored more than that many seconds ago is not served."""
         if call.key is None or refresh:
             return None
         cache = self.cache
         assert cache is not None
+        scope = call.request.scope
         entry = cache.lookup(call.key)
-        if entry is not None:
-            cache.count_hit(entry)
+        if entry is not None and (max_age is None or time.time() - entry.created <= max_age):
+            cache.count_hit(entry, scope)
             return Hit(entry, call.key)
-        found = self.semantic.lookup(call) if self.semantic is not None else None
+        found = self.semantic.lookup(call) if self.semantic is not None and entry is None else None
+        if found is not None and max_age is not None and time.time() - found.entry.created > max_age:
+            found = None
         if found is not None:
-            cache.count_hit(found.entry)  # a semantic hit: exact match was tried first and missed
+            cache.count_hit(found.entry, scope)  # a semantic hit: exact match was tried first and missed
         else:
-            cache.count("misses")
+            cache.count("misses", scope)
         return found
 
-    def flight(self, call: Call, refresh: bool) -> tuple[Flight, bool]:
-        """The flight answering this call: an identical one already in progress, or a new one."""
+    def look(
+        self, call: Call, refresh: bool, max_age: float | None = None, only_if_cached: bool = False
+    ) -> tuple[Hit | None, bool]:
+        """The hit for a call under the per-request controls, and whether a miss must overwrite.
+
+        A miss under ``max_age`` asks again and overwrites the stale answer; under ``only_if_cached``
+        it raises :class:`NotCached` (the model is never called)."""
+        hit = self.hit(call, refresh, max_age)
+        if hit is None:
+            if only_if_cached:
+                raise NotCached(
+                    "no cached answer for this request and only-if-cached was asked, so the model was not "
+                    "called; ask without only-if-cached (or with a larger max-age) to get an answer"
+                )
+            if max_age is not None:
+                refresh = True
+        return hit, refresh
+
+    def flight(self, call: Call, refresh: bool, ttl: float | None = None) -> tuple[Flight, bool]:
+        """The flight answering this call: an identical one already in progress, or a new one.
+
+        ``ttl`` (seconds) is the lifetime of the answer it stores (the first caller's, when joined)."""
         cache = self.cache
         semantic = self.semantic
 
@@ -188,7 +222,7 @@ class _Base:
                 assert key is not None
 
                 def on_complete(chunks: list[Chunk]) -> None:
-                    cache.save(key, chunks, call.model_name, call.provider.kind, call.request)
+                    cache.save(key, chunks, call.model_name, call.provider.kind, call.request, ttl)
                     if semantic is not None:
                         semantic.remember(call, key)  # the question's vector is memoised since the lookup
 
@@ -219,6 +253,10 @@ class _Base:
         return Collector(
             call.model_name, call.provider.kind, hit.cached, hit.key, call.start, hit.similarity, hit.score
         )
+
+    def scope_of(self, namespace: str | None) -> str:
+        """The cache scope of a call: its own namespace, else the client's."""
+        return self.namespace if namespace is None else check_name(namespace)
 
     def embeddings(self) -> Any:
         """The embeddings pipeline over this client's cache (made on first use: it needs numpy)."""
@@ -292,6 +330,10 @@ class Client(_Base):
         pace: bool = False,
         persona: Any = None,
         data: Any = None,
+        namespace: str | None = None,
+        max_age: int | None = None,
+        ttl: int | None = None,
+        only_if_cached: bool = False,
         **params: Any,
     ) -> Reply | ChatStream:
         """Ask a question (a string) or continue a conversation (a list of messages).
@@ -307,32 +349,40 @@ class Client(_Base):
         :class:`prosa.grounding.Persona`) supplies a system prompt and defaults that explicit arguments
         override; ``data`` (paths, :mod:`prosa.grounding` sources, knowledge bases) is put in the system
         message within the model's context window, labelled for citation.
+
+        Per-request cache controls: ``namespace`` caches the answer apart from every other namespace
+        (default: the client's); ``max_age`` (seconds) serves a stored answer only if it is at most that
+        old, else asks again and overwrites it; ``ttl`` (seconds) is how long the stored answer lives;
+        ``only_if_cached=True`` never calls the model and raises :class:`prosa.errors.NotCached` on a miss.
         """
         if system is not None:
             params["system"] = system
-        call = self.prepare(prompt, model, params, refresh, use_cache, persona=persona, data=data)
-        hit = self.hit(call, refresh)
+        scope = self.scope_of(namespace)
+        call = self.prepare(
+            prompt, model, params, refresh, use_cache, persona=persona, data=data, scope=scope
+        )
+        hit, refresh = self.look(call, refresh, _seconds(max_age, "max_age"), only_if_cached)
         if hit is not None and not stream:
             return self.cached_reply(call, hit)
         if hit is not None:
             result = ChatStream(replay(hit.entry, pace and stream), self.collector(call, hit), _nothing)
         else:
-            result = self.ask_model(call, refresh)
+            result = self.ask_model(call, refresh, _seconds(ttl, "ttl"))
         if stream:
             return result
         return result.reply
 
-    def ask_model(self, call: Call, refresh: bool = False) -> ChatStream:
+    def ask_model(self, call: Call, refresh: bool = False, ttl: float | None = None) -> ChatStream:
         """The model's answer to a prepared call that missed the cache: a new upstream call, or the
         identical one already in flight (single-flight), recorded for the cache as it streams."""
-        flight, new = self.flight(call, refresh)
+        flight, new = self.flight(call, refresh, ttl)
         if new:
             flight.start_thread(lambda: call.provider.stream(call.request))
         return ChatStream(flight.follow(), self.collector(call, None), flight.leave)
 
     def embed(
         self, input: Any, *, model: str | None = None, use_cache: bool = True, refresh: bool = False,  # noqa: A002
-        **params: Any,
+        namespace: str | None = None, **params: Any,
     ) -> Any:  # fmt: skip
         """Embed a text or a list of texts (or token arrays); returns :class:`prosa.embeddings.Embeddings`.
 
@@ -342,7 +392,8 @@ class Client(_Base):
         field go upstream and into the key.
         """
         request = self.embed_request(input, model, params)
-        return self.embeddings().embed(request, use_cache=use_cache, refresh=refresh)
+        scope = self.scope_of(namespace)
+        return self.embeddings().embed(request, use_cache=use_cache, refresh=refresh, scope=scope)
 
 
 class AsyncClient(_Base):
@@ -365,39 +416,49 @@ class AsyncClient(_Base):
         pace: bool = False,
         persona: Any = None,
         data: Any = None,
+        namespace: str | None = None,
+        max_age: int | None = None,
+        ttl: int | None = None,
+        only_if_cached: bool = False,
         **params: Any,
     ) -> Reply | AsyncChatStream:
         """Same arguments as :meth:`Client.chat`; returns a Reply or an :class:`AsyncChatStream`."""
         if system is not None:
             params["system"] = system
-        call = self.prepare(prompt, model, params, refresh, use_cache, persona=persona, data=data)
-        hit = self.hit(call, refresh)
+        scope = self.scope_of(namespace)
+        call = self.prepare(
+            prompt, model, params, refresh, use_cache, persona=persona, data=data, scope=scope
+        )
+        hit, refresh = self.look(call, refresh, _seconds(max_age, "max_age"), only_if_cached)
         if hit is not None and not stream:
             return self.cached_reply(call, hit)
         if hit is not None:
             result = AsyncChatStream(areplay(hit.entry, pace and stream), self.collector(call, hit), _nothing)
         else:
-            result = self.ask_model(call, refresh)
+            result = self.ask_model(call, refresh, _seconds(ttl, "ttl"))
         if stream:
             return result
         return await result.collect()
 
-    def ask_model(self, call: Call, refresh: bool = False) -> AsyncChatStream:
+    def ask_model(self, call: Call, refresh: bool = False, ttl: float | None = None) -> AsyncChatStream:
         """The async twin of :meth:`Client.ask_model` (the gateway calls it for its misses)."""
-        flight, new = self.flight(call, refresh)
+        flight, new = self.flight(call, refresh, ttl)
         if new:
             flight.start_task(lambda: call.provider.astream(call.request))
         return AsyncChatStream(flight.afollow(), self.collector(call, None), flight.leave)
 
     async def embed(
         self, input: Any, *, model: str | None = None, use_cache: bool = True, refresh: bool = False,  # noqa: A002
-        **params: Any,
+        namespace: str | None = None, **params: Any,
     ) -> Any:  # fmt: skip
         """The async twin of :meth:`Client.embed` (the work runs in a thread: the loop never blocks)."""
         import asyncio
 
         request = self.embed_request(input, model, params)
-        return await asyncio.to_thread(self.embeddings().embed, request, use_cache=use_cache, refresh=refresh)
+        scope = self.scope_of(namespace)
+        return await asyncio.to_thread(
+            self.embeddings().embed, request, use_cache=use_cache, refresh=refresh, scope=scope
+        )
 
     async def aclose(self) -> None:
         self.close()
@@ -405,3 +466,11 @@ class AsyncClient(_Base):
 
 def _nothing() -> None:
     pass
+
+
+def _seconds(value: int | None, what: str) -> int | None:
+    if value is None:
+        return None
+    from .cache.controls import seconds
+
+    return seconds(value, what, 1 if what == "ttl" else 0)

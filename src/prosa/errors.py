@@ -61,3 +61,7 @@ class StreamInterrupted(UpstreamError):
 
 class CacheError(ProsaError):
     """A cache store cannot be used (corrupt, locked, read-only, full). The request is answered anyway."""
+
+
+class NotCached(ProsaError):
+    """``only_if_cached`` was asked and the cache holds no (fresh enough) answer: the model was not called."""

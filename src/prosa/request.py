@@ -30,17 +30,24 @@ class ChatRequest(Record):
     """A validated chat request. Build it with :meth:`ChatRequest.build`; treat it as immutable.
 
     ``params`` holds every other top-level field as the client sent it (plain JSON values; a null
-    is the same as leaving the field out, as in OpenAI's API).
+    is the same as leaving the field out, as in OpenAI's API). ``scope`` says whose cache the request
+    belongs to ("" for the common one, else "tenant/namespace" as decided at the door): it is in the
+    cache key but never sent upstream.
     """
 
-    __slots__ = ("messages", "model", "params", "_canonical")
+    __slots__ = ("messages", "model", "params", "scope", "_canonical")
 
     def __init__(
-        self, messages: tuple[Message, ...], model: str, params: dict[str, Any] | None = None
+        self,
+        messages: tuple[Message, ...],
+        model: str,
+        params: dict[str, Any] | None = None,
+        scope: str = "",
     ) -> None:
         self.messages = messages
         self.model = model
         self.params: dict[str, Any] = params if params is not None else {}
+        self.scope = scope
         self._canonical: bytes | None = None
 
     @classmethod
@@ -61,7 +68,13 @@ class ChatRequest(Record):
 
     def with_messages(self, messages: tuple[Message, ...]) -> ChatRequest:
         """The same request with other messages (grounding adds data; the semantic cache drops the question)."""
-        return ChatRequest(messages, self.model, self.params)
+        return ChatRequest(messages, self.model, self.params, self.scope)
+
+    def with_scope(self, scope: str) -> ChatRequest:
+        """The same request in another cache scope (see :mod:`prosa.cache.controls`)."""
+        out = ChatRequest(self.messages, self.model, self.params, scope)
+        out._canonical = self._canonical
+        return out
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)

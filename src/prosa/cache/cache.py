@@ -69,6 +69,7 @@ class ResponseCache:
         self.store_errors = 0  # requests that went on without the store (for /metrics)
         # key -> (raw bytes, decoded entry): a repeated hit on unchanged bytes skips JSON decoding.
         self._decoded: dict[str, tuple[bytes, Entry]] = {}
+        self._scope_names: dict[str, tuple[str, str, str]] = {}
 
     @property
     def url(self) -> str:
@@ -107,23 +108,72 @@ class ResponseCache:
         raw = self.store.get(key)
         return None if raw is None else read_entry(raw)
 
-    def save(self, key: str, chunks: list[Chunk], model: str, provider: str, request: ChatRequest) -> None:
+    def save(
+        self,
+        key: str,
+        chunks: list[Chunk],
+        model: str,
+        provider: str,
+        request: ChatRequest,
+        ttl: float | None = None,
+    ) -> None:
+        """Store an answer under ``key``; ``ttl`` (seconds) overrides the store's default lifetime."""
         question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
         try:
-            raw = Entry.from_chunks(chunks, model, provider, question).encode()
+            raw = Entry.from_chunks(chunks, model, provider, question, request.scope).encode()
         except (TypeError, ValueError) as e:  # not JSON after all: answer without caching it
             self.warn(CacheError(f"an answer could not be recorded ({e})"))
             return
-        self._safely(self.store.put, key, raw)
+        self._safely(self.store.put, key, raw, ttl or None)
 
-    def count_hit(self, entry: Entry) -> None:
+    def count_hit(self, entry: Entry, scope: str = "") -> None:
+        """Count a hit and what it saved, in the totals and (when scoped) in the scope's own counters."""
         usage = entry.usage
         price_in, price_out = self.prices.get(entry.model, (0.0, 0.0))
         usd = (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
-        self._safely(self.store.incr, {"hits": 1, "tokens_saved": usage.total_tokens, "usd_saved": usd})
+        tokens = usage.total_tokens
+        if scope:
+            hits, saved, dollars = self._names(scope)
+            deltas = {
+                "hits": 1,
+                "tokens_saved": tokens,
+                "usd_saved": usd,
+                hits: 1,
+                saved: tokens,
+                dollars: usd,
+            }
+        else:
+            deltas = {"hits": 1, "tokens_saved": tokens, "usd_saved": usd}
+        self._safely(self.store.incr, deltas)
 
-    def count(self, name: str) -> None:
-        self._safely(self.store.incr, {name: 1})
+    def count(self, name: str, scope: str = "") -> None:
+        self._safely(self.store.incr, {name: 1, f"{name}@{scope}": 1} if scope else {name: 1})
+
+    def _names(self, scope: str) -> tuple[str, str, str]:
+        """A scope's hit counter names, made once per scope (a hit in a scope is the gateway's hot path)."""
+        names = self._scope_names.get(scope)
+        if names is None:
+            names = (f"hits@{scope}", f"tokens_saved@{scope}", f"usd_saved@{scope}")
+            if len(self._scope_names) >= 10_000:
+                self._scope_names.clear()
+            self._scope_names[scope] = names
+        return names
+
+    def scope_counters(self, scope: str) -> dict[str, Any]:
+        """The counters of one scope and the namespaces inside it (``name@scope`` in the store)."""
+        from .controls import in_scope
+
+        self._safely(self.store.flush)
+        out: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
+        for name, value in (self._safely(self.store.counters) or {}).items():
+            base, at, where = name.partition("@")
+            if at and base in out and in_scope(where, scope):
+                out[base] += value
+        for name in COUNTERS:
+            out[name] = round(out[name], 6) if name == "usd_saved" else int(out[name])
+        looked = out["hits"] + out["misses"]
+        out["hit_rate"] = round(out["hits"] / looked, 4) if looked else 0.0
+        return out
 
     def stats(self) -> dict[str, Any]:
         self._safely(self.store.flush)

@@ -20,7 +20,8 @@ FORMAT = 2
 
 class Entry(Record):
     """A recorded answer: every chunk's data as the upstream sent it, its arrival time (ms), who
-    answered, when, and the question (for listing). The whole completion is assembled once."""
+    answered, when, the question (for listing) and the scope it was cached in (tenant/namespace, "" for
+    none). The whole completion is assembled once."""
 
     __slots__ = (
         "model",
@@ -29,6 +30,7 @@ class Entry(Record):
         "offsets",
         "created",
         "question",
+        "scope",
         "completion",
         "memo",
         "_usage",
@@ -42,6 +44,7 @@ class Entry(Record):
         offsets: list[float],
         created: float,
         question: str = "",
+        scope: str = "",
     ) -> None:
         self.model = model
         self.provider = provider
@@ -49,6 +52,7 @@ class Entry(Record):
         self.offsets = offsets
         self.created = created
         self.question = question
+        self.scope = scope
         self.completion: dict[str, Any] = assemble(records)
         self.memo: dict[Any, Any] = {}  # renderings of this entry kept by the doors (e.g. SSE frames)
         self._usage: Usage | None = None
@@ -91,6 +95,8 @@ class Entry(Record):
             "c": self.created,
             "q": self.question,
         }
+        if self.scope:
+            doc["s"] = self.scope
         try:
             return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
         except UnicodeEncodeError:  # a lone surrogate in the answer: \u escapes are still valid JSON
@@ -116,10 +122,13 @@ class Entry(Record):
             or len(records) != len(offsets)
         ):
             raise ValueError("malformed chunks")
-        return cls(str(d["model"]), str(d["provider"]), records, offsets, float(d["c"]), str(d.get("q", "")))
+        return cls(str(d["model"]), str(d["provider"]), records, offsets, float(d["c"]), str(d.get("q", "")),
+                   str(d.get("s", "")))  # fmt: skip
 
     @classmethod
-    def from_chunks(cls, chunks: list[Chunk], model: str, provider: str, question: str) -> Entry:
+    def from_chunks(
+        cls, chunks: list[Chunk], model: str, provider: str, question: str, scope: str = ""
+    ) -> Entry:
         return cls(
             model=model,
             provider=provider,
@@ -127,6 +136,7 @@ class Entry(Record):
             offsets=[round(c.offset_ms, 2) for c in chunks],
             created=time.time(),
             question=question[:200],
+            scope=scope,
         )
 
 

@@ -5,6 +5,10 @@ every field it has, and every other request field (tools, tool_choice, n, logpro
 unknown fields...) except those in ``prosa.params.UNKEYED`` (user, metadata, store...). Not in the
 key: the stream flag and stream_options, timeouts, API keys, headers. So a streamed and a whole
 answer share an entry, and no secret can ever be recovered from a key.
+
+The request's scope (tenant and namespace, ``ChatRequest.scope``) follows the canonical form when it
+is not empty: the same question in two scopes has two keys, and unscoped keys keep their old form.
+Canonical JSON never holds a raw NUL, so the separator cannot be forged by a message.
 """
 
 from __future__ import annotations
@@ -20,4 +24,7 @@ def cache_key(identity: str, request: ChatRequest) -> str:
     h.update(identity.encode())
     h.update(b"\x00")
     h.update(request.canonical())
+    if request.scope:
+        h.update(b"\x00")
+        h.update(request.scope.encode())
     return h.hexdigest()

@@ -37,7 +37,14 @@ def params(args: argparse.Namespace) -> dict[str, Any]:
         "presence_penalty": args.presence_penalty,
         "frequency_penalty": args.frequency_penalty,
         "refresh": args.refresh,
+        **cache_controls(args),
     }
+
+
+def cache_controls(args: argparse.Namespace) -> dict[str, Any]:
+    """--namespace, --max-age and --ttl, as Client.chat's keywords (only those given)."""
+    given = {"namespace": args.namespace, "max_age": args.max_age, "ttl": args.ttl}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def options(pairs: list[str] | None, tools: str | None) -> dict[str, Any]:
@@ -98,7 +105,8 @@ def dry_run(client: Any, prompt: Any, kw: dict[str, Any], system: str | None) ->
     """Print the exact request that would be sent (model, messages, parameters) as JSON; call no model."""
     from ..grounding.context import ground
 
-    call_params = {k: v for k, v in kw.items() if k not in ("refresh", "model", "persona", "data")}
+    call_params = {k: v for k, v in kw.items()
+                   if k not in ("refresh", "model", "persona", "data", "namespace", "max_age", "ttl")}  # fmt: skip
     request, report = ground(
         client, prompt, kw.get("model"), {**call_params, "system": system}, kw.get("persona"), kw.get("data")
     )

@@ -60,13 +60,23 @@ def _age(seconds: float) -> str:
     return f"{seconds:.0f}s"
 
 
+def _namespace(args: argparse.Namespace) -> str | None:
+    from ..cache.scopes import check_scope
+
+    namespace = getattr(args, "namespace", None)
+    return None if namespace is None else check_scope(namespace)
+
+
 def stats(cache: Any, args: argparse.Namespace) -> int:
-    s = cache.stats()
+    from ..cache.scopes import scope_stats
+
+    namespace = _namespace(args)
+    s = cache.stats() if namespace is None else scope_stats(cache, namespace)
     if args.json:
         print(json.dumps(s))
         return 0
     rows = [
-        ("store", s.get("url", "")),
+        ("store", s.get("url", "") + (f" (namespace {namespace})" if namespace else "")),
         ("entries", f"{s.get('entries', 0):,}"),
         ("size", _size(s.get("bytes", 0))),
         (
@@ -140,10 +150,12 @@ def _describe(cache: Any, key: str) -> _Described | None:
         return None
 
 
-def _entries(cache: Any, limit: int | None) -> list[tuple[Any, Any]]:
-    """(info, entry) pairs, newest first; entries that cannot be read are skipped."""
+def _entries(cache: Any, limit: int | None, namespace: str | None = None) -> list[tuple[Any, Any]]:
+    """(info, entry) pairs, newest first (of one namespace when given); unreadable entries are skipped."""
+    from ..cache.scopes import infos_in
+
     out = []
-    for info in cache.store.scan(limit):
+    for info in cache.store.scan(limit) if namespace is None else infos_in(cache, namespace, limit):
         entry = _describe(cache, info.key)
         if entry is not None:
             out.append((info, entry))
@@ -153,7 +165,7 @@ def _entries(cache: Any, limit: int | None) -> list[tuple[Any, Any]]:
 def list_(cache: Any, args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise InvalidRequest(f"--limit must be >= 1 (got {args.limit})", "limit")
-    rows = _entries(cache, args.limit)
+    rows = _entries(cache, args.limit, _namespace(args))
     now = time.time()
     if args.json:
         for info, entry in rows:
@@ -218,8 +230,12 @@ def show(cache: Any, args: argparse.Namespace) -> int:
 
 
 def clear(cache: Any, args: argparse.Namespace) -> int:
-    n = cache.store.clear()
-    print(f"deleted {n} entr{'y' if n == 1 else 'ies'} from {cache.url}", file=sys.stderr)
+    from ..cache.scopes import clear_scope
+
+    namespace = _namespace(args)
+    n = cache.store.clear() if namespace is None else clear_scope(cache, namespace)
+    where = cache.url + (f" (namespace {namespace})" if namespace else "")
+    print(f"deleted {n} entr{'y' if n == 1 else 'ies'} from {where}", file=sys.stderr)
     return 0
 
 

@@ -63,6 +63,7 @@ SERVE_EXAMPLES = """examples:
   prosa serve                                   (http://127.0.0.1:8000: the web page and /v1/...)
   prosa serve --upstream https://api.openai.com/v1 --api-key team-secret
   OPENAI_BASE_URL=http://127.0.0.1:8080/v1 prosa serve --port 9000 --workers 2
+  prosa gateway-key create team-a --keys keys.toml && prosa serve --keys keys.toml   (a cache per key)
   curl http://127.0.0.1:8000/v1/chat/completions -H 'content-type: application/json' \\
        -d '{"model": "local", "messages": [{"role": "user", "content": "Hi"}]}'
 """
@@ -110,6 +111,12 @@ def _cache_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     g.add_argument(
         "--refresh", action="store_true", help="ask the model again and overwrite the cached answer"
+    )
+    g.add_argument("--namespace", metavar="NAME", help="cache apart from other namespaces (e.g. an eval run)")
+    g.add_argument("--max-age", type=_int, metavar="SECONDS",
+                   help="use a cached answer only if at most this old, else ask again and overwrite")  # fmt: skip
+    g.add_argument(
+        "--ttl", type=_int, metavar="SECONDS", help="the answer stored now expires after this long"
     )
     g.add_argument(
         "--semantic",
@@ -275,13 +282,15 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     cs = cache.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
     stats = cs.add_parser("stats", help="hits, misses, tokens and money saved")
     stats.add_argument("--json", action="store_true")
+    _namespace_option(stats)
     lst = cs.add_parser("list", help="recent entries")
+    _namespace_option(lst)
     lst.add_argument("--limit", type=_int, default=20)
     lst.add_argument("--json", action="store_true")
     show = cs.add_parser("show", help="one entry, by key or key prefix")
     show.add_argument("key")
     show.add_argument("--json", action="store_true")
-    cs.add_parser("clear", help="delete every entry")
+    _namespace_option(cs.add_parser("clear", help="delete every entry (or one namespace's)"))
     prune = cs.add_parser("prune", help="delete entries older than an age")
     prune.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 30m, 12h, 7d, 2w")
     export = cs.add_parser("export", help="write every entry to stdout (or -o FILE)")
@@ -353,6 +362,7 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
         help="send each caller's bearer key upstream instead of the gateway's own "
         "(gateway access keys then go in an X-Prosa-Key header)",
     )
+    _tenant_options(serve)
     serve.add_argument("--workers", type=_int, default=1, help="worker processes (default 1)")
     serve.add_argument(
         "--insecure", action="store_true", help="allow a non-loopback bind without access keys"
@@ -371,4 +381,41 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
         help="/v1/responses: pass through to an upstream that speaks the Responses API (auto: OpenAI's), "
         "or translate to Chat Completions (every other server, and the local model)",
     )
+    gkey = command(
+        "gateway-key",
+        "Create an access key for `prosa serve --keys FILE` (its digest goes in the file; the key is shown once).",
+        "gateway_keys",
+        "gateway_key",
+        "examples:\n  prosa gateway-key create team-a --keys keys.toml\n"
+        "  prosa gateway-key create ci --keys keys.toml --namespace shared --model gpt-4o-mini --rpm 60\n"
+        "  prosa gateway-key list --keys keys.toml",
+    )
+    gks = gkey.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    create = gks.add_parser("create", help="create a key, append its digest to the file, print the key once")
+    create.add_argument("name", help="the tenant's name (letters, digits, '.', '_', '-'), shown in metrics")
+    create.add_argument("--keys", required=True, metavar="FILE", help="the keys file (created if missing)")
+    create.add_argument("--namespace", help="share this cache with the other keys that name it")
+    create.add_argument("--model", action="append", help="a model the key may use (repeatable; 'gpt-4o*')")
+    create.add_argument("--rpm", type=_int, help="requests per minute (429 with retry-after past it)")
+    create.add_argument("--admin", action="store_true", help="may read /metrics and every tenant's stats")
+    glist = gks.add_parser("list", help="the keys in a file: names and limits (never the keys)")
+    glist.add_argument("--keys", required=True, metavar="FILE")
     return parser
+
+
+def _namespace_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--namespace", metavar="NAME",
+                   help="only this namespace or gateway tenant (and the namespaces inside it: NAME/...)")  # fmt: skip
+
+
+def _tenant_options(serve: argparse.ArgumentParser) -> None:
+    g = serve.add_argument_group("tenants and browsers")
+    g.add_argument("--keys", metavar="FILE",
+                   help="a keys file (prosa gateway-key create): each key a tenant with its own cache")  # fmt: skip
+    g.add_argument(
+        "--shared-cache", action="store_true", help="one cache for every key (default: one per tenant)"
+    )
+    g.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="answer this Host name too (besides loopback names and the bound address; repeatable)")  # fmt: skip
+    g.add_argument("--cors-origin", action="append", metavar="ORIGIN",
+                   help="let pages from this origin call the gateway (https://app.example.com; repeatable)")  # fmt: skip

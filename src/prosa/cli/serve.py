@@ -44,7 +44,7 @@ def serve(args: argparse.Namespace) -> int:
     host = f"[{config.host}]" if ":" in config.host else config.host
     print(
         f"prosa serve: http://{host}:{config.port}/ (web page) and /v1 (OpenAI API); cache {where}; "
-        f"upstream {upstream}; access keys {'required' if config.keys else 'off'}; "
+        f"upstream {upstream}; access keys {'required' if config.keys or config.keys_file else 'off'}; "
         f"{config.workers} worker(s)",
         file=sys.stderr,
         flush=True,

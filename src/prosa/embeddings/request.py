@@ -79,11 +79,12 @@ class EmbedRequest:
             "encoding_format": "base64",
         }
 
-    def keys(self, identity: str) -> list[str]:
-        """One cache key per input: the model server, the model, every keyed field, the input itself."""
+    def keys(self, identity: str, scope: str = "") -> list[str]:
+        """One cache key per input: whose cache (``scope``: a tenant and/or namespace), the model server,
+        the model, every keyed field, the input itself."""
         keyed = {k: v for k, v in self.params.items() if k not in UNKEYED and k != "encoding_format"}
         prefix = hashlib.sha256(_KEY_VERSION)
-        for part in (identity, self.model, _SORTED(keyed)):
+        for part in (scope, identity, self.model, _SORTED(keyed)):
             prefix.update(part.encode("utf-8", "surrogatepass"))
             prefix.update(b"\x00")
         out = []

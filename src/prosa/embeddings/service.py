@@ -107,12 +107,14 @@ class EmbeddingService:
             return "local-embed:all-MiniLM-L6-v2"
         return f"openai:{self.settings.base_url}"
 
-    def embed(self, request: EmbedRequest, *, use_cache: bool = True, refresh: bool = False) -> Embeddings:
-        """Every input's vector: from the cache where it is, else from the model (then stored)."""
+    def embed(
+        self, request: EmbedRequest, *, use_cache: bool = True, refresh: bool = False, scope: str = ""
+    ) -> Embeddings:
+        """Every input's vector: from the cache where it is (in ``scope``), else from the model (then stored)."""
         start = time.perf_counter()
         model = request.model
         cache = self.cache if use_cache else None
-        keys = request.keys(self.identity(model))
+        keys = request.keys(self.identity(model), scope)
         n = len(keys)
         blobs: list[Any] = [None] * n
         tokens = [0] * n
@@ -139,7 +141,7 @@ class EmbeddingService:
                 request, items
             )
             if dims and vectors.shape[1] != dims:  # the model changed size: ask again for every input
-                return self.embed(request, use_cache=use_cache, refresh=True)
+                return self.embed(request, use_cache=use_cache, refresh=True, scope=scope)
             dims = int(vectors.shape[1])
             new = []
             for j, i in enumerate(missing):

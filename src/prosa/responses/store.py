@@ -1,7 +1,8 @@
 """Stored responses: ``GET /v1/responses/{id}`` and ``previous_response_id``, kept in the cache's store.
 
 Each stored response keeps its conversation (the chat messages it answered, less its instructions,
-and its own answer), so a follow-up can continue it. Ids are random, so an id is its own capability.
+and its own answer), so a follow-up can continue it. It is kept under its id within the caller's
+cache scope: another tenant finds nothing under the same id.
 """
 
 from __future__ import annotations
@@ -16,17 +17,25 @@ if TYPE_CHECKING:
 FORMAT = "resp1"
 
 
-def _key(response_id: str) -> str:
-    return hashlib.sha256(b"prosa-response-1\x00" + response_id.encode("utf-8", "surrogatepass")).hexdigest()
+def _key(scope: str, response_id: str) -> str:
+    """Where a response is kept: its id within its scope (a tenant reads only its own responses)."""
+    name = f"{scope}\x00{response_id}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(b"prosa-response-1\x00" + name).hexdigest()
 
 
-def save(cache: ResponseCache, response: dict[str, Any], conversation: list[dict[str, Any]]) -> None:
+def save(
+    cache: ResponseCache, scope: str, response: dict[str, Any], conversation: list[dict[str, Any]]
+) -> None:
     doc = {"v": FORMAT, "response": response, "conversation": conversation}
-    cache._safely(cache.store.put, _key(response["id"]), json.dumps(doc, separators=(",", ":")).encode())
+    cache._safely(
+        cache.store.put, _key(scope, response["id"]), json.dumps(doc, separators=(",", ":")).encode()
+    )
 
 
-def load(cache: ResponseCache, response_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    raw = cache._safely(cache.store.get, _key(response_id))
+def load(
+    cache: ResponseCache, scope: str, response_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    raw = cache._safely(cache.store.get, _key(scope, response_id))
     if raw is None:
         return None
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import os
@@ -29,7 +28,15 @@ from .. import __version__
 from .config import GatewayConfig
 from .endpoint import ChatEndpoint, error_answer
 from .errors import HTTPError
-from .gateway import JSON, Gateway
+from .gateway import JSON, Fixed, Gateway
+from .security import (
+    BrowserGuard,
+    RequestHeaders,
+    cors_headers,
+    host_name,
+    is_json,
+    preflight_headers,
+)
 
 log = logging.getLogger("prosa.server")
 STATIC = Path(__file__).parent / "static"
@@ -50,6 +57,10 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
+def _forbidden(message: str) -> HTTPError:
+    return HTTPError(403, message, "permission_error", None, "forbidden")
+
+
 def create_app(config: GatewayConfig | None = None) -> Front:
     """The gateway app for this config (default: the one `prosa serve` put in the environment)."""
     config = config or GatewayConfig.from_env()
@@ -59,7 +70,8 @@ def create_app(config: GatewayConfig | None = None) -> Front:
         raise HTTPException(405)
 
     async def models(request: Request) -> Response:
-        names = await gateway.models(_bearer(request))
+        tenant = request.scope["prosa.tenant"]
+        names = [n for n in await gateway.models(_bearer(request)) if tenant.allows(n)]
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "prosa" if n == "local" else "upstream"}
                 for n in names]  # fmt: skip
         return _json({"object": "list", "data": data})
@@ -67,26 +79,41 @@ def create_app(config: GatewayConfig | None = None) -> Front:
     async def embeddings(request: Request) -> Any:
         from .embeddings_route import embeddings as answer
 
-        return await answer(gateway, request, _bearer(request))
+        return await answer(gateway, request)
 
     async def responses(request: Request) -> Any:
         from .responses_route import create
 
-        return await create(gateway, request, _bearer(request))
+        return await create(gateway, request)
 
     async def stored_response(request: Request) -> Any:
         from .responses_route import retrieve
 
-        return await retrieve(gateway, request.path_params["id"], _bearer(request))
+        return await retrieve(gateway, request)
 
     async def healthz(request: Request) -> Response:
-        return _json({"status": "ok", "version": __version__})
+        # keys_required: the web page says so before its first request fails.
+        return _json({"status": "ok", "version": __version__, "keys_required": gateway.tenants.required})
 
     async def metrics(request: Request) -> Response:
-        text = gateway.metrics.prometheus(await gateway.cache_stats())
+        if not request.scope["prosa.tenant"].admin:
+            raise _forbidden("/metrics shows every tenant's numbers: use a key with admin = true")
+        text = gateway.metrics.prometheus(await gateway.cache_stats(), gateway.tenants.all)
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def stats(request: Request) -> Response:
+        tenant = request.scope["prosa.tenant"]
+        wanted = request.query_params.get("tenant")
+        if wanted or not tenant.admin:  # one tenant's own numbers (an admin may ask for any tenant's)
+            if wanted and wanted != tenant.name and not tenant.admin:
+                raise _forbidden("a key sees only its own tenant's numbers")
+            shown = tenant if not wanted else next((t for t in gateway.tenants.all if t.name == wanted), None)
+            if shown is None:
+                raise HTTPError(404, f"no tenant named {wanted!r}", code="not_found")
+            data = await gateway.tenant_stats(shown)
+            if tenant.admin:  # the dashboard's tenant picker lists every tenant for an admin
+                data["tenants"] = [t.name for t in gateway.tenants.all]
+            return _json(data)
         store = await gateway.cache_stats()
         m = gateway.metrics
         return _json({
@@ -95,6 +122,7 @@ def create_app(config: GatewayConfig | None = None) -> Front:
                         "uptime_s": round(time.time() - m.started, 1), "pid": os.getpid()},
             "series": gateway.series.with_now(store if store is not None else gateway.own_counters()),
             "interval_s": config.stats_interval,
+            "tenants": [t.name for t in gateway.tenants.all] if gateway.tenants.required else [],
         })  # fmt: skip
 
     async def personas(request: Request) -> Response:
@@ -116,6 +144,10 @@ def create_app(config: GatewayConfig | None = None) -> Front:
         if found is None:
             raise HTTPException(404)
         return Response(found[0], media_type=found[1], headers={"cache-control": "no-cache"})
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPError)
+        return Response(exc.body(), exc.status, media_type=JSON)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
@@ -148,41 +180,43 @@ def create_app(config: GatewayConfig | None = None) -> Front:
             Route("/", static, methods=["GET"]),
             Route("/static/{name}", static, methods=["GET"]),
         ],
-        exception_handlers={HTTPException: not_found},
+        exception_handlers={HTTPException: not_found, HTTPError: refused},
         lifespan=lifespan,
     )
-    return Front(app, gateway, ChatEndpoint(gateway, config.max_body), config.keys)
+    return Front(app, gateway, ChatEndpoint(gateway, config.max_body), config)
 
 
 class Front:
-    """Pure ASGI, before routing: access keys (constant-time), answers counted by status, the hot route."""
+    """Pure ASGI, before routing: browser safety (Host, Origin, Content-Type), the caller's tenant,
+    answers counted by status, and the hot route straight to its endpoint."""
 
-    def __init__(self, app: ASGIApp, gateway: Gateway, chat: ChatEndpoint, keys: list[str]) -> None:
+    def __init__(self, app: ASGIApp, gateway: Gateway, chat: ChatEndpoint, config: GatewayConfig) -> None:
         self.app = app
         self.gateway = gateway
         self.chat = chat
-        self.keys = [k.encode() for k in keys]
+        self.tenants = gateway.tenants
+        self.guard = BrowserGuard(config.host, config.allowed_hosts, config.cors_origins)
         # With --forward-key, Authorization carries the upstream key, so the gateway's key moves aside.
-        self.header = b"x-prosa-key" if gateway.forward_key else b"authorization"
+        self.forward_key = gateway.forward_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)  # lifespan
             return
-        metrics = self.gateway.metrics
-        if self.keys and not self._allowed(scope):
-            metrics.request(401)
-            where = (
-                "an X-Prosa-Key header"
-                if self.header == b"x-prosa-key"
-                else "an Authorization: Bearer header"
-            )
-            error = HTTPError(401, f"missing or wrong access key: send one of the gateway's keys in {where}",
-                              "authentication_error", None, "invalid_api_key")  # fmt: skip
-            await error_answer(error)(scope, receive, send)
+        headers = RequestHeaders(scope["headers"])
+        refused = self._refused(scope, headers)
+        if refused is not None:
+            self.gateway.metrics.request(refused.status_code)
+            await refused(scope, receive, send)
             return
+        origin = headers.origin
+        if origin is not None and not self.guard.same_origin(origin, headers.host):
+            send = _with_cors(send, origin)  # a listed origin (others were refused)
+        tenant = scope["prosa.tenant"]
+        tenant.counters.requests += 1
+        metrics = self.gateway.metrics
         if scope["method"] == "POST" and scope["path"] == CHAT_PATH:
-            answer = await self.chat.answer(scope, receive)
+            answer = await self.chat.answer(receive, headers, tenant)
             metrics.request(answer.status_code)
             await answer(scope, receive, send)
             return
@@ -194,21 +228,66 @@ class Front:
 
         await self.app(scope, receive, counted)
 
-    def _allowed(self, scope: Scope) -> bool:
+    def _refused(self, scope: Scope, headers: RequestHeaders) -> Fixed | None:
+        """The answer refusing this request (421, 403, 415, 401; 204 to a CORS preflight), or None.
+
+        On the way, the request's tenant goes in ``scope["prosa.tenant"]``."""
+        guard = self.guard
+        if not guard.host_ok(headers.host):
+            host = (headers.host or b"").decode("latin-1")[:80]
+            return _refusal(421, f"this gateway does not serve the host {host!r}; start it with --allowed-host "
+                            f"{host_name(host) or 'NAME'} to allow it", "misdirected_request")  # fmt: skip
+        origin = headers.origin
+        method = scope["method"]
+        if origin is not None and not guard.same_origin(origin, headers.host):
+            if not guard.listed(origin):
+                shown = origin.decode("latin-1")[:80]
+                return _refusal(403, f"requests from the web origin {shown!r} are refused; start the gateway "
+                                f"with --cors-origin {shown} to allow that page", "origin_not_allowed")  # fmt: skip
+            if method == "OPTIONS":
+                return Fixed(204, preflight_headers(origin), b"")
         path = scope["path"]
-        if path in PUBLIC or path.startswith("/static/"):
-            return True
-        given = b""
-        for name, value in scope["headers"]:
-            if name == self.header:
-                given = value
-                break
-        if self.header == b"authorization":
-            given = given[7:].strip() if given[:7].lower() == b"bearer " else b""
-        ok = False
-        for key in self.keys:  # compare with every key, so timing tells nothing about which matched
-            ok |= hmac.compare_digest(given, key)
-        return ok
+        if method == "POST" and path[:4] == "/v1/" and not is_json(headers.content_type):
+            sent = (headers.content_type or b"none").decode("latin-1")[:60]
+            return _refusal(415, f"POST {path} needs Content-Type: application/json (got {sent})",
+                            "unsupported_media_type")  # fmt: skip
+        tenants = self.tenants
+        tenant = tenants.open
+        if tenants.required:
+            if path != CHAT_PATH and (path in PUBLIC or path[:8] == "/static/"):
+                scope["prosa.tenant"] = tenant
+                return None
+            if self.forward_key:
+                given = headers.prosa_key or b""
+            else:
+                given = headers.bearer() or b""
+            found = tenants.find(given)
+            if found is None:
+                where = "an X-Prosa-Key header" if self.forward_key else "an Authorization: Bearer header"
+                return _refusal(401, f"missing or wrong access key: send one of the gateway's keys in {where}",
+                                "invalid_api_key", "authentication_error")  # fmt: skip
+            tenant = found
+        elif self.forward_key:
+            bearer = headers.bearer()
+            if bearer:
+                tenant = tenants.caller(bearer.decode("latin-1"))
+        scope["prosa.tenant"] = tenant
+        return None
+
+
+def _refusal(status: int, message: str, code: str, kind: str = "invalid_request_error") -> Fixed:
+    return error_answer(HTTPError(status, message, kind, None, code))
+
+
+def _with_cors(send: Send, origin: bytes) -> Send:
+    extra = cors_headers(origin)
+
+    async def send_with_cors(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return send_with_cors
 
 
 def app_from_env() -> Front:

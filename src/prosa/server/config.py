@@ -10,6 +10,7 @@ import ipaddress
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from ..errors import ConfigError
 
@@ -26,6 +27,10 @@ class GatewayConfig:
     upstream: str | None = None
     cache: str | None = None
     keys: list[str] = field(default_factory=list, repr=False)
+    keys_file: str | None = None  # a keys file (prosa gateway-key create): SHA-256 digests, names, limits
+    shared_cache: bool = False  # one cache for every key (else each tenant reads only its own answers)
+    allowed_hosts: list[str] = field(default_factory=list)  # Host names answered besides loopback's
+    cors_origins: list[str] = field(default_factory=list)  # other origins whose pages may call the gateway
     forward_key: bool = False
     workers: int = 1
     insecure: bool = False
@@ -49,6 +54,10 @@ class GatewayConfig:
             upstream=getattr(args, "upstream", None),
             cache=getattr(args, "cache", None),
             keys=keys,
+            keys_file=os.path.abspath(args.keys) if getattr(args, "keys", None) else None,
+            shared_cache=bool(getattr(args, "shared_cache", False)),
+            allowed_hosts=list(getattr(args, "allowed_host", None) or []),
+            cors_origins=list(getattr(args, "cors_origin", None) or []),
             forward_key=bool(getattr(args, "forward_key", False)),
             workers=getattr(args, "workers", 1),
             insecure=bool(getattr(args, "insecure", False)),
@@ -65,7 +74,19 @@ class GatewayConfig:
             raise ConfigError(f"--workers must be at least 1 (got {self.workers})")
         if self.max_body < 1:
             raise ConfigError(f"--max-body must be at least 1 byte (got {self.max_body})")
-        if not self.keys and not self.insecure and not is_loopback(self.host):
+        for origin in self.cors_origins:
+            if origin.strip() in ("*", "null") or "://" not in origin:
+                raise ConfigError(
+                    f"--cors-origin takes an origin such as https://app.example.com (got {origin!r}); "
+                    "a wildcard would let every web page use the gateway"
+                )
+        if self.keys_file:
+            from .tenants import read_keys_file
+
+            read_keys_file(
+                Path(self.keys_file)
+            )  # one line naming the file and entry, before any worker starts
+        if not self.keys and not self.keys_file and not self.insecure and not is_loopback(self.host):
             raise ConfigError(
                 f"refusing to listen on {self.host} without access keys: anyone on the network could use "
                 "the upstream and the cache; pass --api-key KEY (or PROSA_GATEWAY_KEYS), or --insecure"

@@ -7,6 +7,7 @@ input was cached), ``miss`` (none was) or ``partial``, and ``x-prosa-cached-inpu
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from .endpoint import json_object
 from .errors import to_http
 from .gateway import JSON, Fixed
 from .openai_json import dumps_ascii as _dumps
+from .security import RequestHeaders
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -23,24 +25,29 @@ if TYPE_CHECKING:
     from .gateway import Gateway
 
 
-async def embeddings(gateway: Gateway, request: Request, bearer: str | None) -> Fixed:
+async def embeddings(gateway: Gateway, request: Request) -> Fixed:
     try:
+        tenant = request.scope["prosa.tenant"]
+        tag, client, scope = gateway.admit(RequestHeaders(request.scope["headers"]), tenant)
         data = await json_object(request, gateway.config.max_body)
         if "input" not in data:
             raise InvalidRequest("input is required: a string or a list of strings", "input")
         params = {k: v for k, v in data.items() if k not in ("input", "model")}
         model = data.get("model")
-        if model is None:
+        if not isinstance(model, str) or not model.strip():
             raise InvalidRequest("model is required, e.g. 'local' or 'text-embedding-3-small'", "model")
-        tag, client = gateway.client_for(bearer)
+        gateway.allow_model(tenant, model)
         cache_control = (request.headers.get("cache-control") or "").lower()
         use_cache, refresh = "no-store" not in cache_control, "no-cache" in cache_control
-        local = isinstance(model, str) and model.strip().lower() in LOCAL_EMBED_NAMES
+        local = model.strip().lower() in LOCAL_EMBED_NAMES
         unverified = gateway.forward_key and tag not in gateway._verified and not local
         # A caller's key the upstream never accepted must not read vectors others paid for.
-        result = await client.embed(
-            data["input"], model=model, use_cache=use_cache, refresh=refresh or unverified, **params
-        )
+        embed_request = client.embed_request(data["input"], model, params)
+        # In the caller's scope (its tenant, and x-prosa-namespace): never another tenant's vectors.
+        result = await asyncio.to_thread(
+            client.embeddings().embed, embed_request, use_cache=use_cache, refresh=refresh or unverified,
+            scope=scope,
+        )  # fmt: skip
         if unverified:
             gateway._verify(tag)
     except Exception as e:  # noqa: BLE001 - every failure is an OpenAI-shaped answer

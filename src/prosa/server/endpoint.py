@@ -11,11 +11,13 @@ import logging
 from typing import Any
 
 from starlette.requests import Request
-from starlette.types import Receive, Scope
+from starlette.types import Receive
 
 from ..errors import InvalidRequest
 from .errors import HTTPError, to_http
 from .gateway import JSON, Answer, ClientGone, Fixed, Gateway
+from .security import RequestHeaders
+from .tenants import Tenant
 
 log = logging.getLogger("prosa.server")
 _JSON_HEADERS = [(b"content-type", JSON.encode())]
@@ -26,20 +28,11 @@ class ChatEndpoint:
         self.gateway = gateway
         self.max_body = max_body
 
-    async def answer(self, scope: Scope, receive: Receive) -> Answer:
+    async def answer(self, receive: Receive, headers: RequestHeaders, tenant: Tenant) -> Answer:
         """The answer to send (already decided, or a stream about to start)."""
-        length = bearer = cache_control = None
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = value
-            elif name == b"authorization":
-                if value[:7].lower() == b"bearer ":
-                    bearer = value[7:].strip().decode("latin-1") or None
-            elif name == b"cache-control":
-                cache_control = value.decode("latin-1")
         try:
-            body = await self.read_body(receive, length)
-            return await self.gateway.chat(body, bearer, cache_control, receive)
+            body = await self.read_body(receive, headers.content_length)
+            return await self.gateway.chat(body, headers, tenant, receive)
         except ClientGone:
             return Fixed(499, [], b"")  # nobody is listening; nginx's "client closed request"
         except Exception as e:  # noqa: BLE001 - every failure becomes an OpenAI-shaped answer
@@ -83,9 +76,10 @@ async def json_object(request: Request, limit: int) -> dict[str, Any]:
 
 
 def error_answer(error: HTTPError) -> Fixed:
-    if error.status >= 500:  # the gateway or its upstream failed: the operator should hear of it
+    if error.status >= 500 and error.code != "not_cached":  # the gateway or its upstream failed
         log.warning("answered %d: %s", error.status, error.message)
-    return Fixed(error.status, _JSON_HEADERS, error.body())
+    headers = _JSON_HEADERS if not error.headers else [*_JSON_HEADERS, *error.headers.items()]
+    return Fixed(error.status, headers, error.body())
 
 
 def too_large(limit: int) -> HTTPError:

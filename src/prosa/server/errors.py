@@ -13,6 +13,7 @@ from ..errors import (
     ConfigError,
     ContextTooLong,
     InvalidRequest,
+    NotCached,
     ProsaError,
     StreamInterrupted,
     UpstreamError,
@@ -29,10 +30,11 @@ class HTTPError(Exception):
 
     def __init__(
         self, status: int, message: str, kind: str = "invalid_request_error", param: str | None = None,
-        code: str | None = None,
+        code: str | None = None, headers: dict[bytes, bytes] | None = None,
     ) -> None:  # fmt: skip
         super().__init__(message)
         self.status, self.message, self.kind, self.param, self.code = status, message, kind, param, code
+        self.headers = headers  # extra response headers (retry-after on a 429)
 
     def body(self) -> bytes:
         return error_body(self.message, self.kind, self.param, self.code)
@@ -44,6 +46,8 @@ def to_http(error: BaseException, forward_key: bool = False) -> HTTPError:
         return error
     if isinstance(error, ContextTooLong):
         return HTTPError(400, str(error), "invalid_request_error", "messages", "context_length_exceeded")
+    if isinstance(error, NotCached):  # Cache-Control: only-if-cached and no stored answer (RFC 9111: 504)
+        return HTTPError(504, str(error), "invalid_request_error", "cache-control", "not_cached")
     if isinstance(error, InvalidRequest):
         return HTTPError(400, str(error), "invalid_request_error", error.param)
     if isinstance(error, AuthError):

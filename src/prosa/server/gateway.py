@@ -16,18 +16,19 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive
 
 from ..cache.cache import open_cache
-from ..cache.entry import Entry
+from ..cache.controls import cache_control, check_name, join_scope, seconds
 from ..client import AsyncClient, Call
 from ..config import Settings, load_settings
 from ..reply import Chunk
 from ..request import LOCAL_MODEL_NAMES
 from ..stream import AsyncChatStream
+from .answers import JSON, SSE, Answer, ClientGone, Fixed, hit_answer
 from .config import GatewayConfig
 from .errors import HTTPError, to_http
 from .metrics import Metrics, Series
@@ -36,59 +37,24 @@ from .openai_json import (
     ChatArgs,
     Frames,
     chunk_tail,
-    chunk_tails,
     completion_body,
     completion_tail,
     error_frame,
     parse_chat,
 )
+from .security import RequestHeaders
+from .tenants import Tenant, Tenants
+
+__all__ = ["JSON", "SSE", "Answer", "ClientGone", "Fixed", "Gateway"]
 
 log = logging.getLogger("prosa.server")
 _T = TypeVar("_T")
-
-JSON = "application/json"
-SSE = "text/event-stream; charset=utf-8"
-HIT_JSON = [(b"content-type", JSON.encode()), (b"x-prosa-cache", b"hit")]
-HIT_SSE = [(b"content-type", SSE.encode()), (b"x-prosa-cache", b"hit"), (b"cache-control", b"no-cache")]
-
-
-def _semantic(
-    headers: list[tuple[bytes, bytes]], similarity: float, score: float | None = None
-) -> list[tuple[bytes, bytes]]:
-    """The hit headers of a semantic hit: `x-prosa-cache: semantic-hit`, the similarity and the verifier's score."""
-    out = [(k, b"semantic-hit" if k == b"x-prosa-cache" else v) for k, v in headers]
-    out.append((b"x-prosa-similarity", f"{similarity:.4f}".encode()))
-    if score is not None:
-        out.append((b"x-prosa-semantic-score", f"{score:.4f}".encode()))
-    return out
-
 
 MAX_CLIENTS = 64  # per-caller clients kept with --forward-key (least recently used go first)
 MEMO_SIZE = 4096  # validated requests remembered by their exact body...
 MEMO_BODY = 8192  # ...when the body is at most this long...
 MEMO_BYTES = 4_000_000  # ...and while all remembered bodies add up to at most this
 NO_PRICE = (0.0, 0.0)
-
-
-class ClientGone(Exception):
-    """The HTTP client disconnected before its answer was ready."""
-
-
-class Fixed:
-    """A complete answer sent as two ASGI messages (cheaper than a Starlette Response on the hot path)."""
-
-    __slots__ = ("status_code", "headers", "body")
-
-    def __init__(self, status_code: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        self.status_code, self.headers, self.body = status_code, headers, body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [*self.headers, (b"content-length", b"%d" % len(self.body))]
-        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
-        await send({"type": "http.response.body", "body": self.body})
-
-
-Answer = Union[Fixed, StreamingResponse]  # noqa: UP007 - a runtime alias on Python 3.10
 
 
 class Gateway:
@@ -107,7 +73,9 @@ class Gateway:
             self.settings.openai_api_key or not self.settings.is_openai_host or self.forward_key
         )
         self.prices = self.settings.prices
-        self._calls: dict[tuple[str, bytes], tuple[ChatArgs, Call]] = {}
+        self.tenants = Tenants.from_config(config.keys, config.keys_file, config.shared_cache)
+        # Validated requests by (caller tag, scope, body): the scope is not in the body, so it is in the key.
+        self._calls: dict[tuple[str, str, bytes], tuple[ChatArgs, Call]] = {}
         # With --forward-key, the callers' keys the upstream has accepted: only they may read the cache.
         self._verified: set[str] = set()
         self._calls_bytes = 0
@@ -136,7 +104,7 @@ class Gateway:
 
     # -- chat --------------------------------------------------------------------------------------
     def parse(
-        self, body: bytes, tag: str, client: AsyncClient, refresh: bool, use_cache: bool
+        self, body: bytes, tag: str, scope: str, client: AsyncClient, refresh: bool, use_cache: bool
     ) -> tuple[ChatArgs, Call]:
         """The validated request for a body, remembered by its exact bytes when it can be cached.
 
@@ -145,7 +113,7 @@ class Gateway:
         """
         remember = use_cache and not refresh and len(body) <= MEMO_BODY
         if remember:
-            known = self._calls.get((tag, body))
+            known = self._calls.get((tag, scope, body))
             if known is not None:
                 return known
         try:
@@ -154,9 +122,9 @@ class Gateway:
             raise HTTPError(400, "the request body is not valid JSON", code="invalid_json") from None
         args = parse_chat(data)
         self.require_served(args.model)
-        call = client.prepare(args.messages, args.model, args.params, refresh, use_cache)
+        call = client.prepare(args.messages, args.model, args.params, refresh, use_cache, scope=scope)
         if remember and call.key is not None:
-            self._remember((tag, body), args, call)
+            self._remember((tag, scope, body), args, call)
         return args, call
 
     def require_served(self, model: str) -> None:
@@ -170,48 +138,76 @@ class Gateway:
                 code="model_not_found",
             )
 
-    def _remember(self, key: tuple[str, bytes], args: ChatArgs, call: Call) -> None:
+    def _remember(self, key: tuple[str, str, bytes], args: ChatArgs, call: Call) -> None:
         calls = self._calls
-        self._calls_bytes += len(key[1])
+        self._calls_bytes += len(key[2])
         while calls and (len(calls) >= MEMO_SIZE or self._calls_bytes > MEMO_BYTES):
             oldest = next(iter(calls))  # dicts keep insertion order
             del calls[oldest]
-            self._calls_bytes -= len(oldest[1])
+            self._calls_bytes -= len(oldest[2])
         calls[key] = (args, call)
 
-    async def chat(
-        self, body: bytes, bearer: str | None, cache_control: str | None, receive: Receive
-    ) -> Answer:
+    def admit(self, headers: RequestHeaders, tenant: Tenant) -> tuple[str, AsyncClient, str]:
+        """The caller's client tag, client and cache scope, after its rate limit (429 past it).
+
+        Every route that reads the cache goes through here, so a tenant's scope is the same on all."""
+        wait = tenant.wait() if tenant.rpm else 0
+        if wait:
+            raise HTTPError(429, f"key {tenant.name!r} is over its limit of {tenant.rpm} requests per minute; "
+                            f"retry after {wait} s", "rate_limit_error", None, "rate_limit_exceeded",
+                            {b"retry-after": b"%d" % wait})  # fmt: skip
+        scope = tenant.scope
+        bearer = headers.bearer() if self.forward_key else None  # only a forwarded key matters here
+        bearer_text = None if bearer is None else bearer.decode("latin-1")
+        if bearer_text and self.tenants.required and not self.tenants.shared:
+            scope = self.tenants.caller(bearer_text).scope  # the caller's upstream key is the tenant
+        if headers.namespace is not None:
+            scope = join_scope(scope, check_name(headers.namespace.decode("latin-1"), "x-prosa-namespace"))
+        tag, client = self.client_for(bearer_text)
+        return tag, client, scope
+
+    def allow_model(self, tenant: Tenant, model: str) -> None:
+        if tenant.models is not None and not tenant.allows(model):
+            raise HTTPError(403, f"key {tenant.name!r} may not use the model {model!r}; ask the gateway's "
+                            "operator to add it to the key's models", "permission_error", "model",
+                            "model_not_allowed")  # fmt: skip
+
+    async def chat(self, body: bytes, headers: RequestHeaders, tenant: Tenant, receive: Receive) -> Answer:
         """Answer one chat completion; raise for anything that is not a 200 before the answer starts."""
-        refresh, use_cache = _directives(cache_control)
-        tag, client = self.client_for(bearer)
-        args, call = self.parse(body, tag, client, refresh, use_cache)
+        tag, client, scope = self.admit(headers, tenant)
+        directives = cache_control(headers.cache_control.decode("latin-1") if headers.cache_control else None)
+        refresh, use_cache = directives.refresh, directives.use_cache
+        ttl = None if headers.ttl is None else seconds(headers.ttl.decode("latin-1"), "x-prosa-ttl", 1)
+        args, call = self.parse(body, tag, scope, client, refresh, use_cache)
+        self.allow_model(tenant, args.model)
         unverified = self.forward_key and tag not in self._verified and call.provider.kind != "local"
         if unverified:
             refresh = True  # a key the upstream never accepted must not read answers others paid for
-        hit = client.hit(call, refresh)
+        hit, refresh = client.look(call, refresh, directives.max_age, directives.only_if_cached)
         metrics = self.metrics
+        counts = tenant.counters
         if hit is not None:
             entry = hit.entry
             metrics.cache["hit"] += 1
+            counts.hits += 1
             usage = entry.usage
-            metrics.tokens_saved += usage.total_tokens
             price_in, price_out = self.prices.get(entry.model, NO_PRICE)
-            metrics.usd_saved += (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
-            similarity, score = hit.similarity, hit.score
-            if args.stream:
-                body = Frames().replay(_memo(entry, args.include_usage))
-                return Fixed(
-                    200, HIT_SSE if similarity is None else _semantic(HIT_SSE, similarity, score), body
-                )
-            headers = HIT_JSON if similarity is None else _semantic(HIT_JSON, similarity, score)
-            return Fixed(200, headers, completion_body(_memo(entry, None)))
+            usd = (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
+            metrics.tokens_saved += usage.total_tokens
+            metrics.usd_saved += usd
+            counts.tokens_saved += usage.total_tokens
+            counts.usd_saved += usd
+            return hit_answer(hit, args.stream, args.include_usage)
         call = copy.copy(call)  # a remembered call: this answer's clock starts now
         call.start = time.perf_counter()
-        state = "miss" if call.key is not None else "bypass"
+        if call.key is not None:
+            state = "miss"
+            counts.misses += 1
+        else:
+            state = "bypass"
+            counts.bypasses += 1
         metrics.cache[state] += 1
-        stream = client.ask_model(call, refresh)  # the same miss path as AsyncClient.chat
-        headers = {"x-prosa-cache": state}
+        stream = client.ask_model(call, refresh, ttl)  # the same miss path as AsyncClient.chat
         if not args.stream:
             reply = await self._until_disconnect(stream.collect(), receive)
             metrics.answer.observe(time.perf_counter() - call.start)
@@ -225,10 +221,10 @@ class Gateway:
         metrics.first_chunk.observe(time.perf_counter() - call.start)
         if unverified:
             self._verify(tag)
-        headers["cache-control"] = "no-cache"
-        headers["x-accel-buffering"] = "no"  # ask proxies (nginx) not to buffer the stream
+        # no-cache: proxies (and browsers) must not keep the stream; x-accel-buffering: nginx must not buffer it.
+        answer_headers = {"x-prosa-cache": state, "cache-control": "no-cache", "x-accel-buffering": "no"}
         body = self._relay(stream, first, args.include_usage, call.start)
-        return StreamingResponse(body, headers=headers, media_type=SSE)
+        return StreamingResponse(body, headers=answer_headers, media_type=SSE)
 
     def _verify(self, tag: str) -> None:
         if len(self._verified) >= 100_000:  # bounded: forgetting only costs one more upstream call each
@@ -322,6 +318,23 @@ class Gateway:
                 log.debug("stats sample failed: %s", e)
             await asyncio.sleep(self.config.stats_interval)
 
+    async def tenant_stats(self, tenant: Tenant) -> dict[str, Any]:
+        """One tenant's numbers: its scope's counters in the store (every process), and this process's."""
+        cache = None
+        if self.cache is not None and tenant.scope:
+            cache = {
+                "tenant": tenant.name,
+                **await asyncio.to_thread(self.cache.scope_counters, tenant.scope),
+            }
+        c = tenant.counters
+        own = {"hits": c.hits, "misses": c.misses, "bypasses": c.bypasses, "tokens_saved": c.tokens_saved,
+               "usd_saved": round(c.usd_saved, 6)}  # fmt: skip
+        m = self.metrics
+        return {"tenant": tenant.name, "cache": cache,
+                "gateway": {**own, "requests": c.requests, "uptime_s": round(time.time() - m.started, 1)},
+                "series": self.series.with_now(cache or own)[-1:], "interval_s": self.config.stats_interval,
+                "tenants": [tenant.name]}  # fmt: skip
+
     def own_counters(self) -> dict[str, Any]:
         m = self.metrics
         return {"hits": m.cache["hit"], "misses": m.cache["miss"], "bypasses": m.cache["bypass"],
@@ -330,20 +343,6 @@ class Gateway:
     def close(self) -> None:
         if self.cache is not None:
             self.cache.close()
-
-
-def _memo(entry: Entry, include_usage: bool | None) -> Any:
-    """An entry's rendering, made once per decoded entry: its SSE frame tails (with or without the
-    usage chunk), or (None) the tail of its whole completion body."""
-    memo = entry.memo
-    found = memo.get(include_usage)
-    if found is None:
-        if include_usage is None:
-            found = completion_tail(entry.completion)
-        else:
-            found = chunk_tails(entry.records, include_usage)
-        memo[include_usage] = found
-    return found
 
 
 def _with_key(settings: Settings, key: str | None) -> Settings:
@@ -363,11 +362,3 @@ async def _next(stream: AsyncChatStream) -> Chunk | None:
 async def _disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
-
-
-def _directives(cache_control: str | None) -> tuple[bool, bool]:
-    """(refresh, use_cache) from a Cache-Control header: no-cache refreshes, no-store bypasses."""
-    if not cache_control:
-        return False, True
-    tokens = {t.split("=", 1)[0].strip().lower() for t in cache_control.split(",")}
-    return "no-cache" in tokens, "no-store" not in tokens

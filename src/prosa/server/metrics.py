@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 # Upper bounds (seconds) of the upstream latency histogram buckets.
@@ -55,8 +56,9 @@ class Metrics:
     def request(self, status: int) -> None:
         self.status[status] = self.status.get(status, 0) + 1
 
-    def prometheus(self, store: dict[str, Any] | None) -> str:
-        """The text exposition format; ``store`` is ResponseCache.stats() (shared by every process)."""
+    def prometheus(self, store: dict[str, Any] | None, tenants: Sequence[Any] = ()) -> str:
+        """The text exposition format; ``store`` is ResponseCache.stats() (shared by every process);
+        ``tenants`` (prosa.server.tenants.Tenant) are labelled by name, never by key."""
         lines = [
             "# HELP prosa_gateway_requests_total HTTP requests answered by this process, by status.",
             "# TYPE prosa_gateway_requests_total counter",
@@ -80,6 +82,7 @@ class Metrics:
             ("prosa_gateway_upstream_seconds", self.answer, "Upstream time to the whole answer."),
         ):
             lines += [f"# HELP {name} {help_} (misses)", f"# TYPE {name} histogram", *hist.lines(name)]
+        lines += tenant_lines(tenants)
         if store is not None:
             for key in ("hits", "semantic_hits", "misses", "bypasses", "tokens_saved", "usd_saved", "errors",
                         "store_errors"):  # fmt: skip
@@ -89,6 +92,29 @@ class Metrics:
                 if isinstance(store.get(key), (int, float)):
                     lines += [f"# TYPE prosa_cache_{key} gauge", f"prosa_cache_{key} {store[key]}"]
         return "\n".join(lines) + "\n"
+
+
+def tenant_lines(tenants: Sequence[Any]) -> list[str]:
+    """Requests, cache outcomes, tokens and dollars saved, by tenant name (this process)."""
+    if not tenants:
+        return []
+    lines = ["# HELP prosa_gateway_tenant_requests_total Requests past the access check, by tenant.",
+             "# TYPE prosa_gateway_tenant_requests_total counter"]  # fmt: skip
+    lines += [
+        f'prosa_gateway_tenant_requests_total{{tenant="{t.name}"}} {t.counters.requests}' for t in tenants
+    ]
+    lines += ["# HELP prosa_gateway_tenant_cache_total Chat requests by tenant and cache outcome.",
+              "# TYPE prosa_gateway_tenant_cache_total counter"]  # fmt: skip
+    for t in tenants:
+        c = t.counters
+        for result, n in (("hit", c.hits), ("miss", c.misses), ("bypass", c.bypasses)):
+            lines.append(f'prosa_gateway_tenant_cache_total{{tenant="{t.name}",result="{result}"}} {n}')
+    for name, attr, help_ in (("tokens_saved", "tokens_saved", "Tokens served from the cache"),
+                              ("usd_saved", "usd_saved", "Dollars saved by hits")):  # fmt: skip
+        metric = f"prosa_gateway_tenant_{name}_total"
+        lines += [f"# HELP {metric} {help_}, by tenant.", f"# TYPE {metric} counter"]
+        lines += [f'{metric}{{tenant="{t.name}"}} {round(getattr(t.counters, attr), 6)}' for t in tenants]
+    return lines
 
 
 SERIES_KEYS = ("hits", "misses", "tokens_saved", "usd_saved")

@@ -43,9 +43,9 @@ def passes_through(gateway: Gateway, model: str) -> bool:
     return mode == "passthrough" or gateway.settings.is_openai_host
 
 
-def key(identity: str, body: dict[str, Any]) -> str:
+def key(scope: str, identity: str, body: dict[str, Any]) -> str:
     keyed = {k: v for k, v in body.items() if k not in UNKEYED}
-    h = hashlib.sha256(KEY_VERSION + b"\x00responses\x00" + identity.encode() + b"\x00")
+    h = hashlib.sha256(KEY_VERSION + b"\x00responses\x00" + f"{scope}\x00{identity}\x00".encode())
     h.update(_sorted(keyed).encode())
     return h.hexdigest()
 
@@ -55,11 +55,11 @@ def _sse(event: dict[str, Any]) -> bytes:
 
 
 async def create(
-    gateway: Gateway, client: AsyncClient, body: dict[str, Any], refresh: bool, use_cache: bool
+    gateway: Gateway, client: AsyncClient, body: dict[str, Any], refresh: bool, use_cache: bool, scope: str
 ) -> Any:
     provider = client.provider_for(body["model"])
     cache = client.cache if use_cache else None
-    entry_key = key(provider.identity, body)
+    entry_key = key(scope, provider.identity, body)
     entry = None if cache is None or refresh else await asyncio.to_thread(cache.lookup, entry_key)
     stream = body.get("stream") is True
     if entry is not None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import StreamingResponse
 
+from ..cache.controls import cache_control
 from ..errors import InvalidRequest
 from ..responses import store
 from ..responses.render import ResponseBuilder
@@ -21,8 +22,9 @@ from ..responses.translate import input_messages, to_chat
 from . import responses_passthrough as passthrough
 from .endpoint import json_object
 from .errors import HTTPError, to_http
-from .gateway import JSON, SSE, ClientGone, Fixed, _directives, _next
+from .gateway import JSON, SSE, ClientGone, Fixed, _next
 from .openai_json import dumps_ascii as _dumps
+from .security import RequestHeaders
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -40,8 +42,11 @@ def _sse(events: list[dict[str, Any]]) -> bytes:
     return b"".join(b"event: %s\ndata: %s\n\n" % (e["type"].encode(), _dumps(e).encode()) for e in events)
 
 
-async def create(gateway: Gateway, request: Request, bearer: str | None) -> Any:
+async def create(gateway: Gateway, request: Request) -> Any:
     try:
+        tenant = request.scope["prosa.tenant"]
+        headers = RequestHeaders(request.scope["headers"])
+        tag, client, scope = gateway.admit(headers, tenant)
         body = await json_object(request, gateway.config.max_body)
         model = body.get("model")
         if not isinstance(model, str) or not model.strip():
@@ -50,10 +55,11 @@ async def create(gateway: Gateway, request: Request, bearer: str | None) -> Any:
         if not isinstance(stream, bool):
             raise InvalidRequest(f"stream must be true or false (got {stream!r})", "stream")
         gateway.require_served(model)
-        tag, client = gateway.client_for(bearer)
+        gateway.allow_model(tenant, model)
+        directives = cache_control(headers.cache_control.decode("latin-1") if headers.cache_control else None)
+        refresh, use_cache = directives.refresh, directives.use_cache
         if passthrough.passes_through(gateway, model):
-            refresh, use_cache = _directives(request.headers.get("cache-control"))
-            return await passthrough.create(gateway, client, body, refresh, use_cache)
+            return await passthrough.create(gateway, client, body, refresh, use_cache, scope)
         cache = client.cache
         history: list[dict[str, Any]] = []
         previous = body.get("previous_response_id")
@@ -63,7 +69,7 @@ async def create(gateway: Gateway, request: Request, bearer: str | None) -> Any:
                     "previous_response_id needs a stored response (and a gateway cache)",
                     "previous_response_id",
                 )
-            found = await asyncio.to_thread(store.load, cache, previous)
+            found = await asyncio.to_thread(store.load, cache, scope, previous)
             if found is None:
                 raise HTTPError(
                     404, f"no stored response {previous!r}", param="previous_response_id", code="not_found"
@@ -71,15 +77,14 @@ async def create(gateway: Gateway, request: Request, bearer: str | None) -> Any:
             history = found[1]
         messages, fields = to_chat(body, history)
         conversation = history + input_messages(body.get("input"))
-        refresh, use_cache = _directives(request.headers.get("cache-control"))
-        call = client.prepare(messages, model, fields, refresh, use_cache)
+        call = client.prepare(messages, model, fields, refresh, use_cache, scope=scope)
         hit = client.hit(call, refresh)
         builder = ResponseBuilder(body, call.model_name, previous)
         keep = body.get("store", True) is not False and cache is not None
 
         def finished() -> None:
             if keep:
-                store.save(cache, builder.response(), conversation + builder.assistant_turn())
+                store.save(cache, scope, builder.response(), conversation + builder.assistant_turn())
 
         if hit is not None:
             records = hit.entry.records
@@ -138,11 +143,18 @@ async def _relay(
         await chat.aclose()
 
 
-async def retrieve(gateway: Gateway, response_id: str, bearer: str | None) -> Fixed:
+async def retrieve(gateway: Gateway, request: Request) -> Fixed:
+    response_id = request.path_params["id"]
+    try:
+        _, client, scope = gateway.admit(
+            RequestHeaders(request.scope["headers"]), request.scope["prosa.tenant"]
+        )
+    except Exception as e:  # noqa: BLE001
+        return _error(e, gateway)
     if passthrough.passes_through(gateway, "upstream"):  # the upstream keeps its own responses
-        return await passthrough.retrieve(gateway.client_for(bearer)[1], response_id)
+        return await passthrough.retrieve(client, response_id)
     cache = gateway.cache
-    found = await asyncio.to_thread(store.load, cache, response_id) if cache is not None else None
+    found = await asyncio.to_thread(store.load, cache, scope, response_id) if cache is not None else None
     if found is None:
         return _error(HTTPError(404, f"no stored response {response_id!r}", code="not_found"), gateway)
     return Fixed(200, [(b"content-type", JSON.encode())], _dumps(found[0]).encode())

@@ -112,4 +112,6 @@ def fingerprint(embedder_name: str, identity: str, request: ChatRequest) -> str:
     for part in (embedder_name.encode(), identity.encode(), rest.canonical()):
         h.update(part)
         h.update(b"\x00")
+    if request.scope:  # the tenant/namespace: a paraphrase is never matched across scopes (issue 13)
+        h.update(b"scope\x00" + request.scope.encode())
     return h.hexdigest()

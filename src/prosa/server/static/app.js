@@ -50,6 +50,9 @@ async function checkHealth() {
     const h = await r.json();
     el.textContent = `gateway ${h.version}`;
     el.className = "health ok";
+    state.keysRequired = Boolean(h.keys_required);
+    if (state.keysRequired) $("key").placeholder = "required: this gateway needs an access key";
+    if (state.keysRequired && !$("key").value.trim()) showNotice(KEY_NEEDED);
   } catch {
     el.textContent = "gateway unreachable";
     el.className = "health down";
@@ -158,10 +161,19 @@ async function readEvents(response, onEvent) {
   }
 }
 
+// Said, not silently ignored: a Send that cannot go out tells why (no key yet, no model chosen).
+const KEY_NEEDED = "This gateway needs an access key: type it in the Access key field, then send.";
+function showNotice(text) {
+  const last = document.querySelector("#messages .msg.error:last-child");
+  if (!last || last.textContent !== text) addBubble("error", text);
+}
+
 async function send() {
   const question = $("prompt").value.trim();
   const model = $("model").value.trim();
-  if (!question || !model) return;
+  if (!question) return;
+  if (state.keysRequired && !$("key").value.trim()) return showNotice(KEY_NEEDED);
+  if (!model) return showNotice("Choose a model first (the Model field).");
   $("prompt").value = "";
   addBubble("user", question);
   const messages = [];
@@ -241,12 +253,15 @@ const clock = (t) => new Date(t * 1000).toLocaleTimeString();
 
 async function loadStats() {
   if (!$("panel-cache").classList.contains("active")) return;
-  const r = await fetch("/prosa/stats", { headers: headers() }).catch(() => null);
+  const picked = $("tenant-filter")?.value;
+  const url = picked ? "/prosa/stats?tenant=" + encodeURIComponent(picked) : "/prosa/stats";
+  const r = await fetch(url, { headers: headers() }).catch(() => null);
   if (!r || !r.ok) {
     $("cache-note").textContent = r ? await errorText(r) : "the gateway is unreachable";
     return;
   }
   const s = await r.json();
+  tenantFilter(s.tenants || [], picked);
   const c = s.cache || s.gateway;
   const looked = c.hits + c.misses;
   const cards = [
@@ -254,7 +269,9 @@ async function loadStats() {
     ["Hits", fmt.format(c.hits)], ["Misses", fmt.format(c.misses)],
     ["Tokens saved", fmt.format(c.tokens_saved)], ["Money saved", dollars(c.usd_saved)],
   ];
-  if (s.cache) cards.push(["Entries", fmt.format(s.cache.entries)], ["Size", size(s.cache.bytes || 0)]);
+  if (s.cache && s.cache.entries !== undefined) {
+    cards.push(["Entries", fmt.format(s.cache.entries)], ["Size", size(s.cache.bytes || 0)]);
+  }
   $("cards").replaceChildren(...cards.map(([label, value]) => {
     const card = document.createElement("div");
     card.className = "card";
@@ -266,9 +283,29 @@ async function loadStats() {
   }));
   drawRate($("chart-rate"), s.series);
   drawSaved($("chart-saved"), s.series);
-  $("cache-note").textContent = s.cache
+  $("cache-note").textContent = s.tenant
+    ? `Tenant ${s.tenant}: the counters of its own cache, in every prosa process that uses the store.`
+    : s.cache
     ? `Cache ${s.cache.url}: counters include every prosa process that uses it. Sampled every ${s.interval_s} s.`
     : "The cache is off: these are this gateway process's own counters.";
+}
+
+// With access keys, an admin key can look at one tenant at a time (a tenant's key sees only its own).
+function tenantFilter(names, picked) {
+  let select = $("tenant-filter");
+  if (names.length < 2 && !picked) { select?.remove(); return; }
+  if (!select) {
+    select = document.createElement("select");
+    select.id = "tenant-filter";
+    select.setAttribute("aria-label", "tenant");
+    select.addEventListener("change", loadStats);
+    $("cards").before(select);
+  }
+  const wanted = ["", ...names];
+  if (select.options.length !== wanted.length) {
+    select.replaceChildren(...wanted.map((n) => new Option(n || "all tenants", n)));
+    select.value = picked || "";
+  }
 }
 
 function el(name, attrs, text) {
