@@ -183,6 +183,7 @@ class _Base:
 
         def make(registry_key: tuple[str, str] | None) -> Flight:
             on_complete = coordinate = None
+            hooks: dict[str, Any] = {}
             if call.save and cache is not None:
                 key = call.key
                 assert key is not None
@@ -197,7 +198,11 @@ class _Base:
                     def coordinate() -> tuple[Entry | None, Callable[[], None] | None]:
                         return cache.coordinate(key, self.settings.timeout)
 
-            return Flight(on_complete, registry_key, coordinate)
+                if isinstance(self, AsyncClient):  # the task pump's twins: no store call on the loop
+                    from .cache.flight_hooks import async_hooks
+
+                    hooks = async_hooks(cache, semantic, call, key, refresh, self.settings.timeout)
+            return Flight(on_complete, registry_key, coordinate, **hooks)
 
         if call.key is None or refresh or cache is None:
             flight = make(None)
@@ -369,7 +374,7 @@ class AsyncClient(_Base):
         if system is not None:
             params["system"] = system
         call = self.prepare(prompt, model, params, refresh, use_cache, persona=persona, data=data)
-        hit = self.hit(call, refresh)
+        hit = await self.ahit(call, refresh)
         if hit is not None and not stream:
             return self.cached_reply(call, hit)
         if hit is not None:
@@ -379,6 +384,30 @@ class AsyncClient(_Base):
         if stream:
             return result
         return await result.collect()
+
+    async def ahit(self, call: Call, refresh: bool) -> Hit | None:
+        """The async twin of :meth:`hit`: the store through its async side (bounded, never blocking the
+        loop), the semantic lookup (an embedding) in a thread."""
+        if call.key is None or refresh:
+            return None
+        from .cache.async_cache import alookup
+
+        cache = self.cache
+        assert cache is not None
+        entry = await alookup(cache, call.key)
+        if entry is not None:
+            cache.count_hit(entry)
+            return Hit(entry, call.key)
+        found = None
+        if self.semantic is not None:
+            import asyncio
+
+            found = await asyncio.to_thread(self.semantic.lookup, call)
+        if found is not None:
+            cache.count_hit(found.entry)
+        else:
+            cache.count("misses")
+        return found
 
     def ask_model(self, call: Call, refresh: bool = False) -> AsyncChatStream:
         """The async twin of :meth:`Client.ask_model` (the gateway calls it for its misses)."""

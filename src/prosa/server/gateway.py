@@ -184,7 +184,7 @@ class Gateway:
         unverified = self.forward_key and tag not in self._verified and call.provider.kind != "local"
         if unverified:
             refresh = True  # a key the upstream never accepted must not read answers others paid for
-        hit = client.hit(call, refresh)
+        hit = await client.ahit(call, refresh)
         metrics = self.metrics
         if hit is not None:
             entry = hit.entry

@@ -75,7 +75,7 @@ async def create(gateway: Gateway, request: Request, bearer: str | None) -> Any:
         conversation = history + input_messages(body.get("input"))
         refresh, use_cache = _directives(request.headers.get("cache-control"))
         call = client.prepare(messages, model, fields, refresh, use_cache)
-        hit = client.hit(call, refresh)
+        hit = await client.ahit(call, refresh)
         builder = ResponseBuilder(body, call.model_name, previous)
         keep = body.get("store", True) is not False and cache is not None
 
