@@ -102,10 +102,8 @@ async def acoordinate(cache: ResponseCache, key: str, wait: float) -> Plan:
 
                 publisher = await fanout.publisher(key, wait) if fanout is not None else None
                 return Plan(release=release, publisher=publisher)
-            if fanout is not None:
-                remote = await fanout.follow(key, deadline)
-                if remote is not None:
-                    return Plan(remote=remote)
+            if fanout is not None:  # follow the leader's chunks live, from the first
+                return Plan(remote=fanout.follow(key, deadline))
             while True:  # another replica is answering: wait for its entry, or for its lock to go
                 if time.monotonic() > deadline:
                     return Plan()

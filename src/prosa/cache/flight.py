@@ -217,6 +217,25 @@ class Flight:
             if release is not None:
                 release()  # after the answer is saved, so waiting processes find it
 
+    async def _follow_remote(self, remote: AsyncIterator[Chunk]) -> bool:
+        """Follow another replica's answer live; False when its leader went before the first chunk
+        (then this flight asks the model itself). The leader saves the answer, not this flight."""
+        from .fanout import LeaderGone
+
+        on_complete, acommit = self._on_complete, self._acommit
+        self.remote = True
+        self._on_complete = self._acommit = None
+        try:
+            async for chunk in remote:
+                self.publish(chunk)
+        except LeaderGone:
+            self.remote = False
+            self._on_complete, self._acommit = on_complete, acommit
+            return False
+        if self.complete():
+            self._done()
+        return True
+
     def start_task(self, stream: Callable[[], AsyncIterator[Chunk]]) -> None:
         import asyncio
 
@@ -234,13 +253,7 @@ class Flight:
                 plan = await self._acoordinate()
                 if self._claim(plan.entry):
                     return
-                if plan.remote is not None:  # another replica is answering: follow its chunks live
-                    self.remote = True
-                    self._on_complete = None  # the leader saves it
-                    async for chunk in plan.remote:
-                        self.publish(chunk)
-                    if self.complete():
-                        self._done()
+                if plan.remote is not None and await self._follow_remote(plan.remote):
                     return
                 release, publisher = plan.release, plan.publisher
             elif self._coordinate is not None:

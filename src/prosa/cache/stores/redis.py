@@ -152,6 +152,7 @@ class RedisStore(Store):
         self.background_flush = False  # set by the async side, which then sends the counters itself
         self._unlock_script = self._client.register_script(_UNLOCK)
         self._async: Any = None
+        self._fanout: Any = None
         _live.add(self)
 
     # -- names: one request's entry, lock and stream share the hash tag {key}, so one cluster slot --
@@ -172,6 +173,14 @@ class RedisStore(Store):
 
             self._async = AsyncRedisSide(self)
         return self._async
+
+    def fanout(self) -> Any:
+        """Live fan-out of in-flight answers to followers on other replicas (Redis Streams)."""
+        if self._fanout is None:
+            from ..fanout import Fanout
+
+            self._fanout = Fanout(self)
+        return self._fanout
 
     # -- failure handling ------------------------------------------------------------------------
 
