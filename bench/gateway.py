@@ -206,7 +206,7 @@ def main() -> int:
 
     home = tempfile.mkdtemp(prefix="prosa-bench-")
     env = {**os.environ, "PROSA_CACHE_DIR": f"{home}/cache", "PROSA_CONFIG_DIR": f"{home}/config",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}  # fmt: skip
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PROSA_CACHE", "PROSA_MODEL"):
         env.pop(name, None)
     os.environ.update(
@@ -316,7 +316,7 @@ def replica_throughput(redis_url: str, seconds: int = 8, connections: int = 32) 
         return
     home = tempfile.mkdtemp(prefix="prosa-bench-replicas-")
     env = {**os.environ, "PROSA_CACHE_DIR": f"{home}/cache", "PROSA_CONFIG_DIR": f"{home}/config",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}  # fmt: skip
     upstream = start_module("tests.servers.scripted_upstream")
     procs: list[subprocess.Popen[bytes]] = []
     try:

@@ -25,7 +25,8 @@ __all__ = ["Fanout", "LeaderGone", "Publisher"]
 
 MAX_CHUNKS = 20_000
 _BLOCK_MS = 250  # one XREAD waits this long for new chunks before checking the leader is alive
-_END_TTL_MS = 30_000  # a finished stream lingers this long for late followers, then goes
+_END_TTL_MS = 30_000
+_RETRIES = 5  # failed reads in a row a follower forgives once it has sent chunks  # a finished stream lingers this long for late followers, then goes
 
 
 class LeaderGone(Exception):
@@ -92,7 +93,7 @@ class Publisher:
 
 async def _follow(side: Any, key: str, name: str, deadline: float) -> AsyncIterator[Chunk]:
     last = "0-0"
-    seen = 0
+    seen = failures = 0
     block_budget = _BLOCK_MS / 1000 + side.budget
     while True:
         if time.monotonic() > deadline:
@@ -104,7 +105,11 @@ async def _follow(side: Any, key: str, name: str, deadline: float) -> AsyncItera
                 block_budget,
             )
         except CacheError:
-            raise _gone(seen, "lost the stream of the replica answering this request") from None
+            failures += 1  # a late reply on a busy process: read again from the last chunk seen
+            if not seen or failures > _RETRIES or not side.breaker.allow():
+                raise _gone(seen, "lost the stream of the replica answering this request") from None
+            continue
+        failures = 0
         if not got:
             try:
                 alive = await side.locked(key)

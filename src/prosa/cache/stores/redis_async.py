@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -50,6 +51,7 @@ class AsyncRedisSide:
         self._flusher: asyncio.Task[None] | None = None
         self._unlock: Any = None
         self._warm: Any = None  # None, the warm-up in progress, or True
+        self._answered = 0.0  # when Redis last answered a call (monotonic)
 
     async def _warm_up(self, client: Any) -> None:
         """Open a few connections once, before the first call is timed: connecting costs more than a
@@ -103,18 +105,34 @@ class AsyncRedisSide:
         if self._warm is not True:
             await self._warm_up(client)
         limit = budget or self.budget
+        # The call runs as its own task, and the budget is a wait on it, not a cancellation inside it: on
+        # a busy loop the reply and the deadline can come due in the same iteration, and the task's
+        # step is then queued before this wake-up, so a reply that has arrived is never thrown away.
+        started = time.monotonic()
+        task = asyncio.ensure_future(fn(client))
         try:
-            async with asyncio.timeout(limit):
-                result = await fn(client)
+            done, _ = await asyncio.wait((task,), timeout=limit)
+            if not done:
+                task.cancel()  # redis-py drops that connection: a late reply cannot be misread
+                if self._answered > started:
+                    # Redis answered other calls meanwhile: it is alive, this process is just busy. The
+                    # request goes on without the cache, but the breaker is not pushed towards open.
+                    raise CacheError(f"Redis at {store.url} was slower than the {limit * 1000:.0f} ms budget")
+                raise TimeoutError(f"no answer within {limit * 1000:.0f} ms")
+            result = task.result()
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
         except self._errors as e:
-            if isinstance(e, TimeoutError) and not str(e):
-                e = TimeoutError(f"no answer within {limit * 1000:.0f} ms")
             raise store.down(e) from None
         except self._redis_error as e:
             self.breaker.success()  # it answered, with an error
             raise CacheError(f"Redis at {store.url} failed while {doing}: {e}") from None
+        except CacheError:
+            raise
         except Exception as e:  # noqa: BLE001 - a client fault (a half-closed connection) is a store fault too
             raise store.down(e) from None
+        self._answered = time.monotonic()
         self.breaker.success()
         return result
 
