@@ -60,11 +60,11 @@ class AsyncRedisSide:
 
             async def warm() -> None:
                 try:
-                    async with asyncio.timeout(_WARM_BUDGET):
-                        if self.store.cluster:  # learn the slots once, before concurrent calls race to
-                            await client.initialize()
-                        else:
-                            await asyncio.gather(*(client.ping() for _ in range(_WARM_CONNECTIONS)))
+                    if self.store.cluster:  # learn the slots once, before concurrent calls race to
+                        await asyncio.wait_for(client.initialize(), _WARM_BUDGET)
+                    else:
+                        pings = asyncio.gather(*(client.ping() for _ in range(_WARM_CONNECTIONS)))
+                        await asyncio.wait_for(pings, _WARM_BUDGET)
                 except Exception as e:  # noqa: BLE001 - the calls themselves will find out and report
                     log.debug("Redis warm-up: %s", e)
                 self._warm = True
@@ -105,24 +105,17 @@ class AsyncRedisSide:
         if self._warm is not True:
             await self._warm_up(client)
         limit = budget or self.budget
-        # The call runs as its own task, and the budget is a wait on it, not a cancellation inside it: on
-        # a busy loop the reply and the deadline can come due in the same iteration, and the task's
-        # step is then queued before this wake-up, so a reply that has arrived is never thrown away.
         started = time.monotonic()
-        task = asyncio.ensure_future(fn(client))
         try:
-            done, _ = await asyncio.wait((task,), timeout=limit)
-            if not done:
-                task.cancel()  # redis-py drops that connection: a late reply cannot be misread
-                if self._answered > started:
-                    # Redis answered other calls meanwhile: it is alive, this process is just busy. The
-                    # request goes on without the cache, but the breaker is not pushed towards open.
-                    raise CacheError(f"Redis at {store.url} was slower than the {limit * 1000:.0f} ms budget")
-                raise TimeoutError(f"no answer within {limit * 1000:.0f} ms")
-            result = task.result()
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
+            result = await _within(limit, fn(client))
+        except _Late:
+            if self._answered > started:
+                # Redis answered other calls meanwhile: it is alive, this process is just busy. The
+                # request goes on without the cache, but the breaker is not pushed towards open.
+                raise CacheError(
+                    f"Redis at {store.url} was slower than the {limit * 1000:.0f} ms budget"
+                ) from None
+            raise store.down(TimeoutError(f"no answer within {limit * 1000:.0f} ms")) from None
         except self._errors as e:
             raise store.down(e) from None
         except self._redis_error as e:
@@ -221,3 +214,44 @@ class AsyncRedisSide:
         self.store.background_flush = False
         if self._client is not None:
             await self._client.aclose()
+
+
+class _Late(Exception):
+    """A call ran past its budget."""
+
+
+async def _within(limit: float, work: Awaitable[_T]) -> _T:
+    """Await ``work`` in this task, cancelling it if it runs past ``limit`` seconds (raising _Late).
+
+    The deadline does not cancel at once: it queues the cancellation behind whatever the loop has
+    already scheduled. On a busy loop a reply and the deadline often come due in the same iteration;
+    the reply's wake-up is queued first, so an answer that has arrived is used, never thrown away.
+    Cheaper than a task per call and ``asyncio.wait``.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    expired = False
+    handle: asyncio.Handle
+
+    def fire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+
+    def due() -> None:
+        nonlocal handle
+        handle = loop.call_soon(fire)
+
+    handle = loop.call_later(limit, due)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not expired:
+            raise
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: was it also cancelled from outside?
+        if uncancel is not None and uncancel() > 0:
+            raise
+        raise _Late() from None
+    finally:
+        handle.cancel()
