@@ -9,7 +9,7 @@ chat after ``--delay-ms``), and `prosa serve` in each shape below, one after the
 - redis, 2 replicas: two `prosa serve --workers 1` on the Redis, one wrk each (their req/s add up);
 - sqlite, 1 worker: the peer for the Redis-vs-SQLite cached-hit ratio (same machine, same run).
 
-For each it drives cached hits (one body, answered from the cache) and a 90/10 hit/miss mix (every
+For each, after 2 s of hits not counted (a fresh process warms up), it drives cached hits (one body, answered from the cache) and a 90/10 hit/miss mix (every
 tenth request a new question, so a miss to the slow upstream), and prints req/s and p99 for each,
 as ratios to one worker on Redis. Then the Redis bytes per cached entry (INFO used_memory over
 10,000 entries). Needs wrk and redis-server. Every load is bounded in time and aimed at 127.0.0.1.
@@ -225,6 +225,7 @@ def main() -> int:
             shape = Shape(name, cache, workers, replicas, upstream_url, env)
             try:
                 warm(shape.urls)
+                shape.drive(lambda u, s, c: wrk_run(u, QUESTION, s, c), 2, args.connections)  # not counted
                 hits = shape.drive(lambda u, s, c: wrk_run(u, QUESTION, s, c), args.seconds, args.connections)
                 mix = shape.drive(wrk_mix, args.seconds, args.connections)
             finally:

@@ -32,7 +32,8 @@ _T = TypeVar("_T")
 _FLUSH_SECONDS = 1.0
 _FLUSH_BUDGET = 1.0
 _WARM_BUDGET = 0.5  # once per process, before the first call
-_WARM_CONNECTIONS = 16  # counters are not on a request's path: they may take longer
+_POOL_SIZE = 8
+_WARM_CONNECTIONS = _POOL_SIZE  # counters are not on a request's path: they may take longer
 
 
 class AsyncRedisSide:
@@ -86,7 +87,12 @@ class AsyncRedisSide:
             else:
                 import redis.asyncio
 
-                self._client = redis.asyncio.Redis.from_url(store._plain_url, **options)
+                # A few connections, shared: under many concurrent requests a command waits its turn
+                # for one (within the budget) instead of opening a connection per request.
+                pool = redis.asyncio.BlockingConnectionPool.from_url(
+                    store._plain_url, max_connections=_POOL_SIZE, timeout=None, **options
+                )
+                self._client = redis.asyncio.Redis(connection_pool=pool)
             from .redis import _UNLOCK
 
             self._unlock = self._client.register_script(_UNLOCK)
