@@ -67,7 +67,7 @@ def main() -> None:
         store = RedisStore(url)
         client, key = client_for(store)
         store.put(key, value)
-        name = f"prosa:e:{key}"
+        name = store.entry_name(key)
         floor = per_call_us(lambda: raw.get(name), n)
         hit = per_call_us(lambda: client.chat(QUESTION, model="gpt-4o-mini", temperature=0), n)
         with tempfile.TemporaryDirectory() as d:

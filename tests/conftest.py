@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import UPSTREAM_KEY, RedisServer, Server, start_module
+from tests.support import UPSTREAM_KEY, RedisCluster, RedisServer, Server, start_module
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +32,17 @@ def redis_server() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A real 3-master Redis Cluster on loopback. Missing redis-server/redis-cli is a failure."""
+    cluster = RedisCluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(autouse=True)

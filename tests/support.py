@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -77,7 +78,10 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 def start_module(module: str, *args: str, ready: str = "/test/count") -> Server:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", ""))),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", module, str(port), *args],
         cwd=ROOT,
@@ -97,10 +101,20 @@ def start_module(module: str, *args: str, ready: str = "/test/count") -> Server:
 class RedisServer:
     """redis-server from PATH on a free loopback port; can be killed and started again on that port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.extra = extra  # more redis-server options, e.g. ("--cluster-enabled", "yes")
+
+    def pause(self) -> None:
+        """SIGSTOP: the server hangs, its port still accepting connections (the nastiest failure)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def start(self) -> None:
         import shutil
@@ -111,7 +125,20 @@ class RedisServer:
                 "redis-server is not installed (apt-get install redis-server); the Redis tests need it"
             )
         self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--enable-debug-command",
+                "local",
+                *self.extra,
+            ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -152,3 +179,80 @@ def run_prosa(
         env={**os.environ, **(env or {})},
         timeout=timeout,
     )
+
+
+class RedisCluster:
+    """A real 3-master Redis Cluster on loopback (no replicas): three redis-server processes with
+    ``--cluster-enabled yes``, joined by ``redis-cli --cluster create``. ``url`` names one node."""
+
+    def __init__(self, workdir: Path, masters: int = 3) -> None:
+        self.workdir = workdir
+        self.nodes = [RedisServer() for _ in range(masters)]
+        for node in self.nodes:  # a cluster node also listens on port + 10000 (the cluster bus)
+            node.port = _cluster_port()
+            node.url = f"redis://127.0.0.1:{node.port}/0"
+        self.url = f"redis+cluster://127.0.0.1:{self.nodes[0].port}/0"
+        self.node_url = self.nodes[0].url  # a plain redis:// URL of one node: prosa detects the cluster
+
+    def start(self) -> None:
+        import shutil
+
+        for node in self.nodes:
+            conf = self.workdir / f"nodes-{node.port}.conf"
+            node.extra = (
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                str(conf),
+                "--dir",
+                str(self.workdir),
+            )
+            node.start()
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            raise RuntimeError(
+                "redis-cli is not installed (apt-get install redis-tools); the cluster tests need it"
+            )
+        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        subprocess.run(
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # every node agrees the cluster is up
+            states = [
+                subprocess.run(
+                    [cli, "-p", str(n.port), "cluster", "info"], capture_output=True, text=True
+                ).stdout
+                for n in self.nodes
+            ]
+            if all("cluster_state:ok" in s for s in states):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the Redis cluster did not reach cluster_state:ok")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def flush(self) -> None:
+        import redis
+
+        for node in self.nodes:
+            redis.Redis(port=node.port).flushall()
+
+
+def _cluster_port() -> int:
+    """A free loopback port whose cluster-bus twin (port + 10000) is free too."""
+    import random
+
+    for _ in range(200):
+        port = random.randint(20000, 45000)
+        try:
+            for p in (port, port + 10000):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis cluster node")

@@ -174,14 +174,22 @@ class _Base:
         With ``max_age``, an answer stored more than that many seconds ago is not served."""
         if call.key is None or refresh:
             return None
+        assert self.cache is not None
+        entry = self.cache.lookup(call.key)
+        found = self.semantic.lookup(call) if self.semantic is not None and entry is None else None
+        return self._settle(call, entry, found, max_age)
+
+    def _settle(
+        self, call: Call, entry: Entry | None, found: Hit | None, max_age: float | None
+    ) -> Hit | None:
+        """What a lookup's results make of a call (I/O-free, shared by hit and ahit): a fresh exact hit,
+        else a fresh semantic one, else a miss; each counted in the totals and the call's scope."""
         cache = self.cache
-        assert cache is not None
+        assert cache is not None and call.key is not None
         scope = call.request.scope
-        entry = cache.lookup(call.key)
         if entry is not None and (max_age is None or time.time() - entry.created <= max_age):
             cache.count_hit(entry, scope)
             return Hit(entry, call.key)
-        found = self.semantic.lookup(call) if self.semantic is not None and entry is None else None
         if found is not None and max_age is not None and time.time() - found.entry.created > max_age:
             found = None
         if found is not None:
@@ -197,16 +205,7 @@ class _Base:
 
         A miss under ``max_age`` asks again and overwrites the stale answer; under ``only_if_cached``
         it raises :class:`NotCached` (the model is never called)."""
-        hit = self.hit(call, refresh, max_age)
-        if hit is None:
-            if only_if_cached:
-                raise NotCached(
-                    "no cached answer for this request and only-if-cached was asked, so the model was not "
-                    "called; ask without only-if-cached (or with a larger max-age) to get an answer"
-                )
-            if max_age is not None:
-                refresh = True
-        return hit, refresh
+        return _controlled(self.hit(call, refresh, max_age), refresh, max_age, only_if_cached)
 
     def flight(self, call: Call, refresh: bool, ttl: float | None = None) -> tuple[Flight, bool]:
         """The flight answering this call: an identical one already in progress, or a new one.
@@ -217,6 +216,7 @@ class _Base:
 
         def make(registry_key: tuple[str, str] | None) -> Flight:
             on_complete = coordinate = None
+            hooks: dict[str, Any] = {}
             if call.save and cache is not None:
                 key = call.key
                 assert key is not None
@@ -231,7 +231,11 @@ class _Base:
                     def coordinate() -> tuple[Entry | None, Callable[[], None] | None]:
                         return cache.coordinate(key, self.settings.timeout)
 
-            return Flight(on_complete, registry_key, coordinate)
+                if isinstance(self, AsyncClient):  # the task pump's twins: no store call on the loop
+                    from .cache.flight_hooks import async_hooks
+
+                    hooks = async_hooks(cache, semantic, call, key, refresh, self.settings.timeout, ttl)
+            return Flight(on_complete, registry_key, coordinate, **hooks)
 
         if call.key is None or refresh or cache is None:
             flight = make(None)
@@ -429,7 +433,7 @@ class AsyncClient(_Base):
         call = self.prepare(
             prompt, model, params, refresh, use_cache, persona=persona, data=data, scope=scope
         )
-        hit, refresh = self.look(call, refresh, _seconds(max_age, "max_age"), only_if_cached)
+        hit, refresh = await self.alook(call, refresh, _seconds(max_age, "max_age"), only_if_cached)
         if hit is not None and not stream:
             return self.cached_reply(call, hit)
         if hit is not None:
@@ -439,6 +443,28 @@ class AsyncClient(_Base):
         if stream:
             return result
         return await result.collect()
+
+    async def ahit(self, call: Call, refresh: bool, max_age: float | None = None) -> Hit | None:
+        """The async twin of :meth:`hit`: the store through its async side (bounded, never blocking the
+        loop), the semantic lookup (an embedding) in a thread."""
+        if call.key is None or refresh:
+            return None
+        from .cache.async_cache import alookup
+
+        assert self.cache is not None
+        entry = await alookup(self.cache, call.key)
+        found = None
+        if entry is None and self.semantic is not None:
+            import asyncio
+
+            found = await asyncio.to_thread(self.semantic.lookup, call)
+        return self._settle(call, entry, found, max_age)
+
+    async def alook(
+        self, call: Call, refresh: bool, max_age: float | None = None, only_if_cached: bool = False
+    ) -> tuple[Hit | None, bool]:
+        """The async twin of :meth:`look`."""
+        return _controlled(await self.ahit(call, refresh, max_age), refresh, max_age, only_if_cached)
 
     def ask_model(self, call: Call, refresh: bool = False, ttl: float | None = None) -> AsyncChatStream:
         """The async twin of :meth:`Client.ask_model` (the gateway calls it for its misses)."""
@@ -462,6 +488,21 @@ class AsyncClient(_Base):
 
     async def aclose(self) -> None:
         self.close()
+
+
+def _controlled(
+    hit: Hit | None, refresh: bool, max_age: float | None, only_if_cached: bool
+) -> tuple[Hit | None, bool]:
+    """A miss under the per-request controls: only-if-cached refuses it, max-age makes it overwrite."""
+    if hit is None:
+        if only_if_cached:
+            raise NotCached(
+                "no cached answer for this request and only-if-cached was asked, so the model was not "
+                "called; ask without only-if-cached (or with a larger max-age) to get an answer"
+            )
+        if max_age is not None:
+            refresh = True
+    return hit, refresh
 
 
 def _nothing() -> None:

@@ -12,16 +12,36 @@ import pytest
 from tests.servers.gateway_proc import start_gateway
 
 
+@pytest.fixture(params=["single", "cluster"])
+def shared(request, tmp_path, redis_server, scripted_upstream):
+    """Two replicas on one Redis server, then on a 3-master Redis Cluster (named by one node's URL)."""
+    if request.param == "single":
+        yield from _replicas(tmp_path, redis_server, scripted_upstream)
+    else:
+        cluster = request.getfixturevalue("redis_cluster")
+        yield from _replicas(tmp_path, cluster, scripted_upstream)
+
+
 @pytest.fixture
 def replicas(tmp_path, redis_server, scripted_upstream):
+    yield from _replicas(tmp_path, redis_server, scripted_upstream)
+
+
+def _replicas(tmp_path, redis_server, scripted_upstream):
     redis_server.flush()
-    args = ("--cache", redis_server.url, "--upstream", scripted_upstream.base_url)
+    # A cluster: replica A names it redis+cluster://, replica B the plain URL of another node (detected).
+    nodes = getattr(redis_server, "nodes", None)
+    urls = (redis_server.url, nodes[1].url if nodes else redis_server.url)
+    # A generous Redis budget: these tests count upstream calls exactly, and on a loaded test machine a
+    # process can stall longer than the 50 ms default (the store would then be bypassed, correctly).
     config = "[openai]\nmax_retries = 0\n"
-    a = start_gateway(tmp_path / "a", *args, env={"OPENAI_API_KEY": "k"}, config=config)
-    b = start_gateway(tmp_path / "b", *args, env={"OPENAI_API_KEY": "k"}, config=config)
-    yield a, b
-    a.stop()
-    b.stop()
+    gateways = []
+    for name, url in zip("ab", urls, strict=True):
+        args = ("--cache", url + "?budget_ms=2000", "--upstream", scripted_upstream.base_url)
+        gateways.append(start_gateway(tmp_path / name, *args, env={"OPENAI_API_KEY": "k"}, config=config))
+    yield tuple(gateways)
+    for gateway in gateways:
+        gateway.stop()
 
 
 def ask(gateway, text: str, model: str = "ok", stream: bool = False) -> httpx.Response:
@@ -29,8 +49,8 @@ def ask(gateway, text: str, model: str = "ok", stream: bool = False) -> httpx.Re
     return httpx.post(gateway.chat_url, json=body, timeout=30)
 
 
-def test_a_miss_on_one_replica_is_a_hit_on_the_other_streams_included(replicas, scripted_upstream):
-    a, b = replicas
+def test_a_miss_on_one_replica_is_a_hit_on_the_other_streams_included(shared, scripted_upstream):
+    a, b = shared
     before = scripted_upstream.count()
     first = ask(a, "shared whole")
     second = ask(b, "shared whole")
@@ -52,8 +72,8 @@ def test_a_miss_on_one_replica_is_a_hit_on_the_other_streams_included(replicas, 
     assert scripted_upstream.count() - before == 2
 
 
-def test_a_herd_over_both_replicas_makes_one_upstream_call(replicas, scripted_upstream):
-    a, b = replicas
+def test_a_herd_over_both_replicas_makes_one_upstream_call(shared, scripted_upstream):
+    a, b = shared
     before = scripted_upstream.count()
     with concurrent.futures.ThreadPoolExecutor(20) as pool:
         answers = list(pool.map(lambda i: ask(a if i % 2 else b, "thundering herd", model="drip"), range(20)))

@@ -88,6 +88,13 @@ class ResponseCache:
         except CacheError as e:
             self.warn(e)
             return None
+        entry = self.decode(key, raw)
+        if entry is None and raw is not None:
+            self._safely(self.store.delete, key)
+        return entry
+
+    def decode(self, key: str, raw: bytes | None) -> Entry | None:
+        """The entry in ``raw`` (None when missing or malformed: the caller drops a malformed one)."""
         if raw is None:
             return None
         memo = self._decoded.get(key)
@@ -96,7 +103,6 @@ class ResponseCache:
         entry = read_entry(raw)
         if entry is None:
             log.warning("cache entry %s is malformed; dropping it", key[:12])
-            self._safely(self.store.delete, key)
             return None
         if len(self._decoded) >= _MEMO_SIZE:
             self._decoded.clear()  # cheap bound; hot entries come straight back
@@ -118,13 +124,18 @@ class ResponseCache:
         ttl: float | None = None,
     ) -> None:
         """Store an answer under ``key``; ``ttl`` (seconds) overrides the store's default lifetime."""
+        raw = self.encode(chunks, model, provider, request)
+        if raw is not None:
+            self._safely(self.store.put, key, raw, ttl or None)
+
+    def encode(self, chunks: list[Chunk], model: str, provider: str, request: ChatRequest) -> bytes | None:
+        """An answer's entry bytes, or None (warned) when it cannot be recorded."""
         question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
         try:
-            raw = Entry.from_chunks(chunks, model, provider, question, request.scope).encode()
+            return Entry.from_chunks(chunks, model, provider, question, request.scope).encode()
         except (TypeError, ValueError) as e:  # not JSON after all: answer without caching it
             self.warn(CacheError(f"an answer could not be recorded ({e})"))
-            return
-        self._safely(self.store.put, key, raw, ttl or None)
+            return None
 
     def count_hit(self, entry: Entry, scope: str = "") -> None:
         """Count a hit and what it saved, in the totals and (when scoped) in the scope's own counters."""
@@ -273,7 +284,9 @@ def open_store(spec: Any, settings: Settings | None = None) -> Store | None:
         return SQLiteStore(default_cache_path(), ttl=ttl, max_size_mb=size)
     if lowered.startswith("sqlite:///"):
         return SQLiteStore(Path(text[len("sqlite:///") - 1 :]), ttl=ttl, max_size_mb=size)
-    if lowered == "redis" or lowered.startswith(("redis://", "rediss://")):
+    if lowered == "redis" or lowered.startswith(
+        ("redis://", "rediss://", "redis+cluster://", "rediss+cluster://")
+    ):
         from .stores.redis import RedisStore
 
         if lowered == "redis":  # the URL (and its password) from the environment, off the command line

@@ -9,12 +9,15 @@ cancelled and nothing is committed.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
+
+    from .async_cache import Plan
 
 from ..errors import StreamInterrupted
 from ..reply import Chunk
@@ -33,6 +36,9 @@ class Flight:
         on_complete: Callable[[list[Chunk]], None] | None = None,
         registry_key: tuple[str, str] | None = None,
         coordinate: Callable[[], tuple[Any, Callable[[], None] | None]] | None = None,
+        *,
+        acommit: Callable[[list[Chunk]], Awaitable[None]] | None = None,
+        acoordinate: Callable[[], Awaitable[Plan]] | None = None,
     ) -> None:
         self.chunks: list[Chunk] = []
         self.done = False
@@ -43,6 +49,9 @@ class Flight:
         self._registry_key = registry_key
         # Cross-process single-flight (see ResponseCache.coordinate): run by the pump before the model.
         self._coordinate = coordinate
+        # Their async twins, used by the task pump (the gateway, AsyncClient): no store call on the loop.
+        self._acommit = acommit
+        self._acoordinate = acoordinate
         self.remote = False  # True when another process's answer was replayed instead
         self._cond = threading.Condition()
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
@@ -56,12 +65,32 @@ class Flight:
 
     def finish(self) -> None:
         """The provider's stream ended: commit it if it is complete, else it is an interruption."""
-        # Complete when a chunk finished the answer (the usage chunk may come after it).
-        if not any(c.finish_reason is not None for c in reversed(self.chunks)):
-            self.fail(StreamInterrupted("the stream ended before the model finished its answer; retry"))
+        if not self.complete():
             return
         if self._on_complete is not None and not self.cancelled.is_set():
             self._on_complete(self.chunks)
+        self._done()
+
+    async def afinish(self) -> None:
+        """``finish`` for the task pump: the commit goes through the store's async side."""
+        if not self.complete():
+            return
+        if self._acommit is not None and self._on_complete is not None and not self.cancelled.is_set():
+            await self._acommit(self.chunks)
+        elif self._on_complete is not None and not self.cancelled.is_set():
+            import asyncio
+
+            await asyncio.to_thread(self._on_complete, self.chunks)  # blocking: off the event loop
+        self._done()
+
+    def complete(self) -> bool:
+        """True when a chunk finished the answer (the usage chunk may come after it); else fail."""
+        if any(c.finish_reason is not None for c in reversed(self.chunks)):
+            return True
+        self.fail(StreamInterrupted("the stream ended before the model finished its answer; retry"))
+        return False
+
+    def _done(self) -> None:
         self._unregister()  # before taking _cond: shared_flight takes the locks in the other order
         with self._cond:
             self.done = True
@@ -188,6 +217,25 @@ class Flight:
             if release is not None:
                 release()  # after the answer is saved, so waiting processes find it
 
+    async def _follow_remote(self, remote: AsyncIterator[Chunk]) -> bool:
+        """Follow another replica's answer live; False when its leader went before the first chunk
+        (then this flight asks the model itself). The leader saves the answer, not this flight."""
+        from .fanout import LeaderGone
+
+        on_complete, acommit = self._on_complete, self._acommit
+        self.remote = True
+        self._on_complete = self._acommit = None
+        try:
+            async for chunk in remote:
+                self.publish(chunk)
+        except LeaderGone:
+            self.remote = False
+            self._on_complete, self._acommit = on_complete, acommit
+            return False
+        if self.complete():
+            self._done()
+        return True
+
     def start_task(self, stream: Callable[[], AsyncIterator[Chunk]]) -> None:
         import asyncio
 
@@ -198,20 +246,31 @@ class Flight:
         import asyncio
 
         iterator: Any = None
-        release = None
+        release: Any = None
+        publisher: Any = None
         try:
-            if self._coordinate is not None:
-                entry, release = await asyncio.to_thread(self._coordinate)  # it polls: keep it off the loop
+            if self._acoordinate is not None:
+                plan = await self._acoordinate()
+                if self._claim(plan.entry):
+                    return
+                if plan.remote is not None and await self._follow_remote(plan.remote):
+                    return
+                release, publisher = plan.release, plan.publisher
+            elif self._coordinate is not None:
+                entry, sync_release = await asyncio.to_thread(self._coordinate)  # it polls: off the loop
                 if self._claim(entry):
                     return
+                if sync_release is not None:
+                    release = functools.partial(asyncio.to_thread, sync_release)
             iterator = stream()
             async for chunk in iterator:
                 self.publish(chunk)
+                if publisher is not None:
+                    await publisher.add(chunk)
                 # Let the readers run now: when the next events are already buffered, the iterator
                 # would otherwise decode them all before any reader sees the first chunk.
                 await asyncio.sleep(0)
-            # Committing writes to the store (SQLite, Redis): off the event loop, like any blocking call.
-            await asyncio.to_thread(self.finish)
+            await self.afinish()
         except asyncio.CancelledError:
             self.fail(Cancelled())
         except BaseException as e:  # noqa: BLE001
@@ -223,8 +282,10 @@ class Flight:
                     await close()
                 except BaseException:  # noqa: BLE001 - closing an abandoned stream must not raise
                     pass
+            if publisher is not None:  # after the commit: followers that see "finished" find the entry
+                await publisher.end(self.done and self.error is None)
             if release is not None:
-                release()
+                await release()
 
 
 def shared_flight(

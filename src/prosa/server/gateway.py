@@ -183,7 +183,7 @@ class Gateway:
         unverified = self.forward_key and tag not in self._verified and call.provider.kind != "local"
         if unverified:
             refresh = True  # a key the upstream never accepted must not read answers others paid for
-        hit, refresh = client.look(call, refresh, directives.max_age, directives.only_if_cached)
+        hit, refresh = await client.alook(call, refresh, directives.max_age, directives.only_if_cached)
         metrics = self.metrics
         counts = tenant.counters
         if hit is not None:

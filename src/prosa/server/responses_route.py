@@ -78,7 +78,7 @@ async def create(gateway: Gateway, request: Request) -> Any:
         messages, fields = to_chat(body, history)
         conversation = history + input_messages(body.get("input"))
         call = client.prepare(messages, model, fields, refresh, use_cache, scope=scope)
-        hit = client.hit(call, refresh)
+        hit, refresh = await client.alook(call, refresh, directives.max_age, directives.only_if_cached)
         builder = ResponseBuilder(body, call.model_name, previous)
         keep = body.get("store", True) is not False and cache is not None
 

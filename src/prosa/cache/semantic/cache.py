@@ -176,6 +176,10 @@ def index_for(store: Store) -> VectorIndex:
                 from .sqlite_index import SQLiteVectorIndex
 
                 index = SQLiteVectorIndex(store.path, store.busy_timeout)
+            elif getattr(store, "supports_locks", False) and hasattr(store, "entry_name"):  # RedisStore
+                from .redis_index import RedisVectorIndex
+
+                index = RedisVectorIndex(store)
             elif isinstance(store, MemoryStore):
                 index = MemoryVectorIndex(max_vectors=store.max_entries)
             else:

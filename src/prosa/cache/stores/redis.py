@@ -13,6 +13,12 @@ Design, and why:
   cache is bypassed, and the next attempt after the pause reconnects by itself.
 - ``lock``/``unlock`` give the cache a cross-replica single-flight: a ``SET NX PX`` lock with
   expiry, released only by its holder, and gone by itself if the holder dies.
+- Async callers (the gateway, AsyncClient) use :meth:`RedisStore.async_side`: the same keys
+  through ``redis.asyncio``, each call bounded by ``budget`` seconds (default 0.05, or
+  ``?budget_ms=`` in the URL), behind one circuit breaker shared with this sync side.
+- Redis Cluster: ``redis+cluster://host:port`` (or a ``redis://`` node that reports
+  ``cluster_enabled:1``) goes through redis-py's ``RedisCluster``. The names of one request's
+  entry, lock and stream share a hash tag (``prosa:e:{key}``), so they live in one slot.
 """
 
 from __future__ import annotations
@@ -24,28 +30,20 @@ import uuid
 import weakref
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from prosa.errors import CacheError, ConfigError
 
+from ..breaker import Breaker
 from .base import EntryInfo, Store, as_bytes, check_key, expiry
+from .redis_url import _reports_cluster, safe_url, split_url
 
 __all__ = ["RedisStore"]
 
 _BATCH_SECONDS = 1.0
-_DOWN_SECONDS = 1.0  # after a connection failure, bypass Redis this long before trying again
+_DOWN_SECONDS = 1.0  # once the breaker is open, bypass Redis this long before one probe
+_FAILURES = 3  # failures in a row that open the breaker
+BUDGET = 0.05  # seconds an async call may take before the request goes on without the cache
 _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-
-
-def safe_url(url: str) -> str:
-    """The URL with any password removed, for messages and ``info``."""
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 class RedisStore(Store):
@@ -62,6 +60,9 @@ class RedisStore(Store):
         namespace: str = "prosa",
         *,
         socket_timeout: float = 1.0,
+        budget: float | None = None,
+        cluster: bool | None = None,
+        breaker: Breaker | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         try:
@@ -75,58 +76,113 @@ class RedisStore(Store):
         self._clock = clock
         self._errors = (redis.ConnectionError, redis.TimeoutError)
         self._redis_error = redis.RedisError
+        plain_url, said_cluster, url_budget = split_url(url)
+        self.budget = budget if budget is not None else url_budget if url_budget is not None else BUDGET
+        self.breaker = breaker or Breaker(_FAILURES, _DOWN_SECONDS)
+        self._options = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
+        self._plain_url = plain_url  # holds the password: never shown, only given to redis-py
         try:
-            self._client = redis.Redis.from_url(
-                url,
-                socket_timeout=socket_timeout,
-                socket_connect_timeout=socket_timeout,
-                health_check_interval=30,
-            )
+            if cluster is None:
+                cluster = (
+                    said_cluster if said_cluster is not None else _reports_cluster(plain_url, socket_timeout)
+                )
+            self.cluster = cluster
+            if cluster:
+                from redis.cluster import RedisCluster
+
+                self._client: Any = RedisCluster.from_url(plain_url, **self._options)
+            else:
+                self._client = redis.Redis.from_url(plain_url, health_check_interval=30, **self._options)
         except ValueError as e:
             raise ConfigError(f"invalid Redis URL {self.url}: {e}") from None
+        except Exception as e:  # noqa: BLE001 - a cluster that cannot be reached to learn its slots
+            raise CacheError(
+                f"cannot reach Redis Cluster at {self.url} ({' '.join(str(e).split())})"
+            ) from None
         self._entry = f"{namespace}:e:"
         self._created = f"{namespace}:created"
         self._counters_key = f"{namespace}:counters"
         self._lock_prefix = f"{namespace}:lock:"
-        self._down_until = 0.0
+        self.stream_prefix = f"{namespace}:s:"
         self._down_message = ""
         self._pending: dict[str, float] = {}
         self._pending_lock = threading.Lock()
         self._batch_at = clock()
+        self.background_flush = False  # set by the async side, which then sends the counters itself
         self._unlock_script = self._client.register_script(_UNLOCK)
+        self._async: Any = None
+        self._fanout: Any = None
         _live.add(self)
+
+    # -- names: one request's entry, lock and stream share the hash tag {key}, so one cluster slot --
+
+    def entry_name(self, key: str) -> str:
+        return f"{self._entry}{{{key}}}"
+
+    def lock_name(self, key: str) -> str:
+        return f"{self._lock_prefix}{{{key}}}"
+
+    def stream_name(self, key: str) -> str:
+        return f"{self.stream_prefix}{{{key}}}"
+
+    def async_side(self) -> Any:
+        """The same store for asyncio code: ``redis.asyncio``, bounded calls, this store's breaker."""
+        if self._async is None:
+            from .redis_async import AsyncRedisSide
+
+            self._async = AsyncRedisSide(self)
+        return self._async
+
+    def fanout(self) -> Any:
+        """Live fan-out of in-flight answers to followers on other replicas (Redis Streams)."""
+        if self._fanout is None:
+            from ..fanout import Fanout
+
+            self._fanout = Fanout(self)
+        return self._fanout
 
     # -- failure handling ------------------------------------------------------------------------
 
+    def down(self, error: BaseException) -> CacheError:
+        """Count a failure to reach Redis (the breaker may open) and return the error to raise."""
+        self.breaker.failure()
+        detail = " ".join(str(error).split()) or type(error).__name__
+        self._down_message = (
+            f"cannot reach Redis at {self.url} ({detail}); answering without the cache until it is back"
+        )
+        return CacheError(self._down_message)
+
+    def refused(self) -> CacheError:
+        """The error for a call the open breaker did not let through (the same words: warned once)."""
+        return CacheError(self._down_message or f"Redis at {self.url} is unavailable")
+
     def _call(self, fn: Callable[[], Any], doing: str) -> Any:
-        if self._down_until and time.monotonic() < self._down_until:
-            raise CacheError(self._down_message)  # the same words, so the warning is not repeated
+        breaker = self.breaker
+        if not breaker.allow():
+            raise self.refused()
         try:
             result = fn()
         except self._errors as e:
-            self._down_until = time.monotonic() + _DOWN_SECONDS
-            self._down_message = (
-                f"cannot reach Redis at {self.url} ({' '.join(str(e).split())}); "
-                "answering without the cache until it is back"
-            )
-            raise CacheError(self._down_message) from None
+            raise self.down(e) from None
         except self._redis_error as e:
+            breaker.success()  # it answered, with an error
             raise CacheError(f"Redis at {self.url} failed while {doing}: {e}") from None
-        self._down_until = 0.0
+        breaker.success()
         return result
 
     # -- entries ---------------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes | None:
-        value = self._call(lambda: self._client.get(self._entry + key), "reading an entry")
+        value = self._call(lambda: self._client.get(self.entry_name(key)), "reading an entry")
         self._maybe_flush()
         return value  # type: ignore[no-any-return]
 
     def get_many(self, keys: list[str]) -> list[bytes | None]:
         if not keys:
             return []
-        names = [self._entry + key for key in keys]
-        values = self._call(lambda: self._client.mget(names), "reading entries")  # one round trip
+        names = [self.entry_name(key) for key in keys]
+        mget = self._client.mget_nonatomic if self.cluster else self._client.mget
+        values = self._call(lambda: mget(names), "reading entries")  # one round trip (one per node)
         self._maybe_flush()
         return list(values)
 
@@ -137,11 +193,12 @@ class RedisStore(Store):
         expires = expiry(now, ttl if ttl is not None else self.ttl)
 
         def write() -> None:
-            pipe = self._client.pipeline(transaction=True)  # MULTI/EXEC: the value and its index together
+            # MULTI/EXEC: the value and its index together (on a cluster they live in two slots).
+            pipe = self._client.pipeline(transaction=not self.cluster)
             if expires is None:
-                pipe.set(self._entry + key, value)
+                pipe.set(self.entry_name(key), value)
             else:
-                pipe.set(self._entry + key, value, px=max(1, int((expires - now) * 1000)))
+                pipe.set(self.entry_name(key), value, px=max(1, int((expires - now) * 1000)))
             pipe.zadd(self._created, {key: now})
             pipe.execute()
 
@@ -150,8 +207,8 @@ class RedisStore(Store):
 
     def delete(self, key: str) -> bool:
         def remove() -> int:
-            pipe = self._client.pipeline(transaction=True)
-            pipe.delete(self._entry + key)
+            pipe = self._client.pipeline(transaction=not self.cluster)
+            pipe.delete(self.entry_name(key))
             pipe.zrem(self._created, key)
             return int(pipe.execute()[0])
 
@@ -169,7 +226,7 @@ class RedisStore(Store):
                 start += page
                 pipe = self._client.pipeline(transaction=False)
                 for member, _ in rows:
-                    name = self._entry + member.decode()
+                    name = self.entry_name(member.decode())
                     pipe.strlen(name)
                     pipe.pttl(name)
                 results = pipe.execute()
@@ -194,7 +251,7 @@ class RedisStore(Store):
             count = 0
             for i in range(0, len(old), 500):
                 batch = old[i : i + 500]
-                count += self._client.delete(*[self._entry + m.decode() for m in batch])
+                count += self._client.delete(*[self.entry_name(m.decode()) for m in batch])
                 self._client.zrem(self._created, *batch)
             return count
 
@@ -225,6 +282,8 @@ class RedisStore(Store):
         self._maybe_flush()
 
     def _maybe_flush(self) -> None:
+        if self.background_flush:
+            return  # the async side sends the counters from its own task
         if self._pending and self._clock() - self._batch_at > _BATCH_SECONDS:
             try:
                 self.flush()
@@ -279,19 +338,29 @@ class RedisStore(Store):
         """Take the lock for ``key`` for ``ttl`` seconds; return its token, or None if another holds it."""
         token = uuid.uuid4().hex
         ok = self._call(
-            lambda: self._client.set(self._lock_prefix + key, token, nx=True, px=max(1, int(ttl * 1000))),
+            lambda: self._client.set(self.lock_name(key), token, nx=True, px=max(1, int(ttl * 1000))),
             "taking a lock",
         )
         return token if ok else None
 
     def locked(self, key: str) -> bool:
-        return bool(self._call(lambda: self._client.exists(self._lock_prefix + key), "checking a lock"))
+        return bool(self._call(lambda: self._client.exists(self.lock_name(key)), "checking a lock"))
 
     def unlock(self, key: str, token: str) -> None:
         """Release the lock if this token still holds it (an expired lock may belong to another)."""
-        self._call(
-            lambda: self._unlock_script(keys=[self._lock_prefix + key], args=[token]), "releasing a lock"
-        )
+        self._call(lambda: self._unlock_script(keys=[self.lock_name(key)], args=[token]), "releasing a lock")
+
+    def take_pending(self) -> dict[str, float]:
+        """The batched counter deltas, handed over to be sent (by the async side)."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        self._batch_at = self._clock()
+        return pending
+
+    def restore_pending(self, pending: dict[str, float]) -> None:
+        with self._pending_lock:
+            for name, delta in pending.items():
+                self._pending[name] = self._pending.get(name, 0) + delta
 
     def close(self) -> None:
         try:
