@@ -74,6 +74,7 @@ class Settings(Record):
         "default_model",
         "local_model_path",
         "local_n_ctx",
+        "local_max_tokens",
         "cache",
         "cache_nondeterministic",
         "cache_ttl",
@@ -92,6 +93,7 @@ class Settings(Record):
         self.default_model: str | None = None
         self.local_model_path: str | None = None
         self.local_n_ctx: int = 4096
+        self.local_max_tokens: int = 512  # the local model's answer length when a request sets none
         self.cache: str | None = None
         self.cache_nondeterministic: bool = True
         self.cache_ttl: float | None = None
@@ -125,6 +127,7 @@ _FILE_KEYS = {
     ("default_model",): "default_model",
     ("local", "model_path"): "local_model_path",
     ("local", "n_ctx"): "local_n_ctx",
+    ("local", "max_tokens"): "local_max_tokens",
     ("cache", "store"): "cache",
     ("cache", "nondeterministic"): "cache_nondeterministic",
     ("cache", "ttl"): "cache_ttl",
@@ -151,6 +154,7 @@ _TYPES = {
     "default_model": "str",
     "local_model_path": "str",
     "local_n_ctx": "int",
+    "local_max_tokens": "int",
     "cache": "str",
     "cache_nondeterministic": "bool",
     "cache_ttl": "float",

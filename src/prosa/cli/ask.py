@@ -200,7 +200,7 @@ def _turn(
         raise
     except ProsaError as e:
         # A failed turn does not end the conversation.
-        print(f"error: {e}", file=sys.stderr)
+        print(f"prosa: {e}", file=sys.stderr)
         return None
 
 

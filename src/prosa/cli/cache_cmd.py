@@ -39,7 +39,7 @@ def cache(args: argparse.Namespace) -> int:
         rc = _ACTIONS[args.action](_open(args), args)
     except CacheError as e:
         # Here the cache is the whole job, so a store failure is an error, not a warning.
-        print(f"error: {e}", file=sys.stderr)
+        print(f"prosa: {e}", file=sys.stderr)
         return 1
     return rc
 
@@ -182,15 +182,15 @@ def show(cache: Any, args: argparse.Namespace) -> int:
         )
     matches = [info for info in cache.store.scan(None) if info.key.startswith(prefix)]
     if not matches:
-        print(f"error: no cache entry with a key starting {prefix}", file=sys.stderr)
+        print(f"prosa: no cache entry with a key starting {prefix}", file=sys.stderr)
         return 1
     if len(matches) > 1:
-        print(f"error: {len(matches)} entries start with {prefix}; give more of the key", file=sys.stderr)
+        print(f"prosa: {len(matches)} entries start with {prefix}; give more of the key", file=sys.stderr)
         return 2
     info = matches[0]
     entry = _describe(cache, info.key)
     if entry is None:
-        print(f"error: entry {info.key[:12]} could not be read", file=sys.stderr)
+        print(f"prosa: entry {info.key[:12]} could not be read", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps({**_summary(info, entry), "text": entry.text, "finish_reason": entry.finish_reason}))
