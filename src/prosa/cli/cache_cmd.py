@@ -256,9 +256,13 @@ def import_(cache: Any, args: argparse.Namespace) -> int:
                 Entry.decode(raw)  # only well-formed prosa entries go in
             if not re.fullmatch(r"[0-9a-f]{64}", key):
                 raise ValueError("bad key")
+            created = record.get("created")
+            if created is not None and (isinstance(created, bool) or not isinstance(created, (int, float))):
+                raise ValueError("bad created time")
         except (ValueError, KeyError, TypeError, IndexError):
             raise InvalidRequest(f"{args.file}:{number}: not a prosa cache export line") from None
-        cache.store.put(key, raw)
+        # The entry keeps its age, so `prune --older-than` treats it as the original would be treated.
+        cache.store.put(key, raw, created=min(float(created), time.time()) if created is not None else None)
         count += 1
     cache.store.flush()
     print(f"imported {count} entr{'y' if count == 1 else 'ies'} into {cache.url}", file=sys.stderr)

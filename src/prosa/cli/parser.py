@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 ASK_EXAMPLES = """examples:
   prosa ask "What is an LLM?"
@@ -31,7 +31,7 @@ CACHE_EXAMPLES = """examples:
   prosa cache list --limit 5        prosa cache show 3f2a9c
   prosa cache prune --older-than 7d prosa cache clear
   prosa cache export > answers.jsonl && prosa cache import answers.jsonl
-  prosa --cache memory ...          (every cache command takes --cache to choose the store)
+  prosa cache stats --cache redis://127.0.0.1:6379/0    (every action takes --cache to choose the store)
 """
 
 
@@ -66,6 +66,62 @@ SERVE_EXAMPLES = """examples:
   curl http://127.0.0.1:8000/v1/chat/completions -H 'content-type: application/json' \\
        -d '{"model": "local", "messages": [{"role": "user", "content": "Hi"}]}'
 """
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with short usage errors: one line saying what is wrong, a suggestion, where to look.
+
+    argparse's own error prints the whole usage block (9 lines for `ask`) and has no "did you mean".
+    """
+
+    def error(self, message: str) -> NoReturn:
+        import difflib
+        import sys
+
+        hint = ""
+        if message.startswith("unrecognized arguments: "):
+            unknown = [a.split("=", 1)[0] for a in message.split(": ", 1)[1].split() if a.startswith("-")]
+            for arg in unknown:
+                close = difflib.get_close_matches(arg, _option_strings(self), n=1, cutoff=0.6)
+                if close:
+                    hint = f"; did you mean {close[0]}?"
+                    break
+        elif "invalid choice: " in message:
+            choice = message.split("invalid choice: ", 1)[1].split(" (", 1)[0].strip("'")
+            close = difflib.get_close_matches(choice, _choices(self), n=1, cutoff=0.6)
+            if close:
+                hint = f"; did you mean {close[0]}?"
+        # Unknown options surface at the top level; the command they were given to has the help to read.
+        command = getattr(self, "command", None)
+        known = command in _choices(self) and not message.startswith("argument COMMAND")
+        where = f"prosa {command}" if self.prog == "prosa" and known else self.prog
+        print(f"prosa: {message}{hint}", file=sys.stderr)
+        print(f"(see `{where} --help`)", file=sys.stderr)
+        self.exit(2)
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += [sub, *_subparsers(sub)]
+    return found
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every --option of this parser and the commands under it (a misspelt flag may belong to either)."""
+    names = {s for p in (parser, *_subparsers(parser)) for a in p._actions for s in a.option_strings}
+    return sorted(n for n in names if n.startswith("--"))
+
+
+def _choices(parser: argparse.ArgumentParser) -> list[str]:
+    names: set[str] = set()
+    for p in (parser, *_subparsers(parser)):
+        for action in p._actions:
+            if action.choices is not None:
+                names.update(str(c) for c in action.choices)
+    return sorted(names)
 
 
 class _Sink:
@@ -164,13 +220,14 @@ def _grounding_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser(version: str, only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with ``only``, the other commands get no options (building them all costs ~10 ms)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="prosa",
         description="Ask LLMs from the shell: the embedded local model offline, or any OpenAI-compatible "
         "server. Answers are cached, so a repeated question costs nothing.",
         epilog="Run `prosa COMMAND --help` for a command's options and examples.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.command = only  # type: ignore[attr-defined]  # for its usage errors' "see ... --help"
     parser.add_argument("--version", action="version", version=f"prosa {version}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -235,27 +292,34 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     config.add_argument("--json", action="store_true", help="print JSON (for show)")
 
     cache = command("cache", "Inspect and manage the answer cache.", "cache_cmd", "cache", CACHE_EXAMPLES)
-    cache.add_argument(
-        "--cache",
-        metavar="STORE",
-        help="memory, sqlite (default: the file in the user cache dir), a .db PATH or redis://HOST:PORT/DB",
+    store_help = (
+        "memory, sqlite (default: the file in the user cache dir), a .db PATH or redis://HOST:PORT/DB"
     )
+    cache.add_argument("--cache", metavar="STORE", help=store_help)
     cs = cache.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
-    stats = cs.add_parser("stats", help="hits, misses, tokens and money saved")
+
+    def action(name: str, help: str) -> argparse.ArgumentParser:
+        # --cache is accepted after the action too (`prosa cache stats --cache URL`, as the README
+        # writes it); SUPPRESS keeps an action's missing --cache from hiding one given before it.
+        p = cs.add_parser(name, help=help, description=help)
+        p.add_argument("--cache", metavar="STORE", default=argparse.SUPPRESS, help=store_help)
+        return p
+
+    stats = action("stats", "hits, misses, tokens and money saved")
     stats.add_argument("--json", action="store_true")
-    lst = cs.add_parser("list", help="recent entries")
+    lst = action("list", "recent entries")
     lst.add_argument("--limit", type=_int, default=20)
     lst.add_argument("--json", action="store_true")
-    show = cs.add_parser("show", help="one entry, by key or key prefix")
+    show = action("show", "one entry, by key or key prefix")
     show.add_argument("key")
     show.add_argument("--json", action="store_true")
-    cs.add_parser("clear", help="delete every entry")
-    prune = cs.add_parser("prune", help="delete entries older than an age")
+    action("clear", "delete every entry")
+    prune = action("prune", "delete entries older than an age")
     prune.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 30m, 12h, 7d, 2w")
-    export = cs.add_parser("export", help="write every entry to stdout (or -o FILE)")
+    export = action("export", "write every entry to stdout (or -o FILE)")
     export.add_argument("--format", choices=["jsonl"], default="jsonl")
     export.add_argument("-o", "--output", help="file to write instead of stdout")
-    imp = cs.add_parser("import", help="read entries written by export ('-' for stdin)")
+    imp = action("import", "read entries written by export ('-' for stdin)")
     imp.add_argument("file")
 
     personas = command(

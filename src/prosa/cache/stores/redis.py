@@ -122,7 +122,7 @@ class RedisStore(Store):
         self._maybe_flush()
         return value  # type: ignore[no-any-return]
 
-    def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
+    def put(self, key: str, value: bytes, ttl: float | None = None, created: float | None = None) -> None:
         check_key(key)
         value = as_bytes(value)
         now = self._clock()
@@ -134,7 +134,7 @@ class RedisStore(Store):
                 pipe.set(self._entry + key, value)
             else:
                 pipe.set(self._entry + key, value, px=max(1, int((expires - now) * 1000)))
-            pipe.zadd(self._created, {key: now})
+            pipe.zadd(self._created, {key: now if created is None else created})
             pipe.execute()
 
         self._call(write, "writing an entry")
