@@ -222,7 +222,8 @@ class _Base:
         """The local model, and the models of the OpenAI-compatible server when one is configured."""
         models = ["local"]
         if self.settings.openai_api_key or not self.settings.is_openai_host:
-            models += self.provider_for(DEFAULT_OPENAI_MODEL).list_models()
+            # A prosa gateway upstream lists its own 'local' too: name each model once.
+            models += [m for m in self.provider_for(DEFAULT_OPENAI_MODEL).list_models() if m not in models]
         return models
 
     def close(self) -> None:

@@ -83,6 +83,7 @@ class Settings(Record):
         "cache_semantic_threshold",
         "cache_semantic_embedder",
         "prices",
+        "_sources",
     )
 
     def __init__(self) -> None:
@@ -102,6 +103,11 @@ class Settings(Record):
         self.cache_semantic_threshold: float | None = None  # None: the embedder's calibrated default
         self.cache_semantic_embedder: str | None = None  # None: the bundled MiniLM; or "openai[:MODEL]"
         self.prices: dict[str, tuple[float, float]] = dict(DEFAULT_PRICES)
+        self._sources: dict[str, str] = {}  # setting -> where its value came from, when not the default
+
+    def source(self, name: str) -> str:
+        """Where a setting's value came from: "default", "config file (local.n_ctx)", "environment (X)"..."""
+        return self._sources.get(name, "default")
 
     def __repr__(self) -> str:
         shown = {**self.as_dict(), "openai_api_key": "***" if self.openai_api_key else None}
@@ -190,6 +196,7 @@ def load_settings(**overrides: Any) -> Settings:
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None:
             _set(settings, name, node, f"config file {config_path()} ({'.'.join(path)})")
+            settings._sources[name] = f"config file ({'.'.join(path)})"
     for model, price in (data.get("prices") or {}).items():
         try:
             settings.prices[model] = (float(price["input"]), float(price["output"]))
@@ -199,13 +206,17 @@ def load_settings(**overrides: Any) -> Settings:
             ) from None
     if settings.openai_api_key is None:
         settings.openai_api_key = read_keys().get("openai")
+        if settings.openai_api_key is not None:
+            settings._sources["openai_api_key"] = "key store (prosa keys set openai)"
     for env, name in _ENV_KEYS.items():
         value = os.environ.get(env)
         if value:
             _set(settings, name, value, f"environment variable {env}")
+            settings._sources[name] = f"environment ({env})"
     for name, value in overrides.items():
         if value is not None:
             _set(settings, name, value, name)
+            settings._sources[name] = "argument"
     return settings
 
 

@@ -77,3 +77,29 @@ def test_cache_import_keeps_the_created_time_so_prune_still_works(scripted_upstr
     assert "deleted 1 entry" in pruned.stderr
     left = [json.loads(line)["question"] for line in run_prosa("cache", "list", "--json").stdout.splitlines()]
     assert left == ["a new question"]
+
+
+def test_a_cache_file_in_a_missing_directory_is_refused_not_created(tmp_path):
+    missing = tmp_path / "no" / "such" / "dir"
+    out = run_prosa("ask", "--cache", str(missing / "x.db"), "hi")
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        f"prosa: cache directory {missing} does not exist; create it first or choose another cache file"
+    ]
+    assert not (tmp_path / "no").exists()
+
+
+def test_config_show_says_where_each_setting_comes_from(prosa_home):
+    (prosa_home / "config").mkdir(parents=True)
+    (prosa_home / "config" / "config.toml").write_text("[local]\nmax_tokens = 300\n")
+    out = run_prosa("config", "show", env={"PROSA_MODEL": "local"})
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line for line in out.stdout.splitlines() if not line.startswith(" ")}
+    assert rows["default_model"].split()[1:] == ["local", "environment", "(PROSA_MODEL)"]
+    assert rows["local_max_tokens"].split()[1:] == ["300", "config", "file", "(local.max_tokens)"]
+    assert rows["cache"].split()[1] == "sqlite" and "default" in rows["cache"]  # the real default, not None
+    assert "SmolLM2-135M-Instruct.Q4_1.gguf" in rows["local_model_path"]
+    assert rows["cache_semantic"].split()[1] == "false"
+    assert "None" not in out.stdout and "{" not in out.stdout and "True" not in out.stdout
+    shown = json.loads(run_prosa("config", "show", "--json").stdout)
+    assert shown["settings"]["local_max_tokens"] == {"value": 300, "source": "config file (local.max_tokens)"}

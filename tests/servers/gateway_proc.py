@@ -57,7 +57,7 @@ def start_gateway(home: Path, *args: str, env: dict[str, str] | None = None, con
     full_env.update({
         "PROSA_CONFIG_DIR": str(home / "config"),
         "PROSA_CACHE_DIR": str(home / "cache"),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
         **(env or {}),
     })  # fmt: skip
     log = open(home / "gateway.log", "wb")  # noqa: SIM115 - the child process keeps it open

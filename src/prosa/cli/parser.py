@@ -390,6 +390,12 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
         "--insecure", action="store_true", help="allow a non-loopback bind without access keys"
     )
     serve.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="print one line per request: method, path, status, cache result, milliseconds (default on)",
+    )
+    serve.add_argument(
         "--max-body",
         type=_int,
         default=1_000_000,

@@ -30,6 +30,7 @@ class GatewayConfig:
     workers: int = 1
     insecure: bool = False
     max_body: int = 1_000_000
+    access_log: bool = True  # one line per request on stderr: method, path, status, cache, time
     # How often the cache dashboard samples the counters (seconds), and how many samples it keeps.
     stats_interval: float = 10.0
     stats_points: int = 360
@@ -50,6 +51,7 @@ class GatewayConfig:
             workers=getattr(args, "workers", 1),
             insecure=bool(getattr(args, "insecure", False)),
             max_body=getattr(args, "max_body", 1_000_000),
+            access_log=bool(getattr(args, "access_log", True)),
             stats_interval=float(interval) if interval else 10.0,
         )
 
