@@ -4,8 +4,8 @@
     python bench/local_quality.py --model gemma3-270m=/path/gemma-3-270m-q4_k_m.gguf [--model NAME=PATH ...]
 
 The questions are in bench/data/local_questions.jsonl: facts, arithmetic, short instructions and
-answers from a given context, each scored automatically (a regex the answer must match, and optionally
-one it must not). Every model runs in a fresh process, through prosa's own local provider (the chat
+answers from a given context, each scored automatically: a regex the answer must match (and optionally
+one it must not), or for arithmetic the number that must come first among the answer's new numbers. Every model runs in a fresh process, through prosa's own local provider (the chat
 template of its GGUF, prosa's repeat penalty and loop guard), at temperature 0, max 64 tokens, one
 question at a time — exactly as `PROSA_LOCAL_MODEL=PATH prosa ask -t 0 --max-tokens 64 "..."` would.
 
@@ -35,10 +35,22 @@ def load_questions() -> list[dict]:
     return [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
 
 
+_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
+
+
 def score(question: dict, answer: str) -> bool:
-    """Right when some accepted pattern matches and no rejected one does (case-insensitive unless 'case')."""
-    flags = 0 if question.get("case") else re.IGNORECASE
+    """Right when some accepted pattern matches and no rejected one does (case-insensitive unless 'case').
+
+    An arithmetic question has a "number" instead: the first number in the answer that is not one of
+    the question's own must be it ("9 times 9 is 81" is right, "10 - 4 = 2" is wrong).
+    """
     text = answer.strip()
+    if "number" in question:
+        given = {n.replace(",", "") for n in _NUMBER.findall(question["q"])}
+        found = [n.replace(",", "") for n in _NUMBER.findall(text)]
+        found = [n.rstrip(".") for n in found if n.rstrip(".") not in given]
+        return bool(found) and found[0] == question["number"]
+    flags = 0 if question.get("case") else re.IGNORECASE
     if not any(re.search(p, text, flags | re.MULTILINE) for p in question["accept"]):
         return False
     return not any(re.search(p, text, flags) for p in question.get("reject", []))

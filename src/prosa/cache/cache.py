@@ -217,10 +217,11 @@ def open_store(spec: Any, settings: Settings | None = None) -> Store | None:
 def _named_file(path: Path) -> Path:
     """A cache file named by the user goes in a directory that exists: a typo must not create a tree.
 
-    (The default file's directory, in the user cache dir, is still created when missing.)
+    (The default file's directory, in the user cache dir, is still created when missing.) A CacheError,
+    like any other cache fault: the question is still answered, with a warning.
     """
     if not path.parent.is_dir():
-        raise ConfigError(
+        raise CacheError(
             f"cache directory {path.parent} does not exist; create it first or choose another cache file"
         )
     return path
