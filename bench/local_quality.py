@@ -134,7 +134,9 @@ def main() -> None:
     print(f"# {len(questions)} questions ({', '.join(kinds)}), temperature 0, max {MAX_TOKENS} tokens, "
           f"{os.cpu_count()} cores")  # fmt: skip
     header = ["model", "size MB", "load s", "tokens/s", "correct"] + kinds
-    rows = []
+    # Each row is printed as soon as its model is done: a long run stopped midway still tells something.
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header), flush=True)
     for name, path in models:
         report = in_subprocess("run-one", path)
         assert isinstance(report, dict)
@@ -142,20 +144,17 @@ def main() -> None:
         results = report["results"]
         by_kind = {k: sum(r["ok"] for r in results if r["kind"] == k) for k in kinds}
         total = {k: sum(1 for r in results if r["kind"] == k) for k in kinds}
-        rows.append([
+        row = [
             name,
             f"{Path(path).stat().st_size / 1e6:.0f}",
             f"{statistics.median(loads):.2f}",
             f"{report['tokens'] / report['seconds']:.0f}",
             f"{sum(r['ok'] for r in results)}/{len(results)}",
-        ] + [f"{by_kind[k]}/{total[k]}" for k in kinds])  # fmt: skip
+        ] + [f"{by_kind[k]}/{total[k]}" for k in kinds]  # fmt: skip
+        print("| " + " | ".join(row) + " |", flush=True)
         if args.answers:
             for r in results:
-                print(f"{name} {r['id']} {'ok ' if r['ok'] else 'BAD'} {r['answer'].strip()[:100]!r}")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+                print(f"    {name} {r['id']} {'ok ' if r['ok'] else 'BAD'} {r['answer'].strip()[:100]!r}")
 
 
 if __name__ == "__main__":
