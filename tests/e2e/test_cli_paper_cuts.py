@@ -53,7 +53,9 @@ def test_a_cut_answer_says_so_outside_json():
     out = run_prosa("ask", "--no-cache", "-m", "local", "--max-tokens", "3", "Write a story about a cat.")
     assert out.returncode == 0, out.stderr
     assert "prosa: the answer was cut at 3 tokens" in out.stderr and "--max-tokens" in out.stderr
-    whole = run_prosa("ask", "--no-cache", "-m", "local", "-t", "0", "--max-tokens", "200", "Say hi.")
+    whole = run_prosa(
+        "ask", "--no-cache", "-m", "local", "-t", "0", "--max-tokens", "50", "What is the capital of Japan?"
+    )
     assert "was cut" not in whole.stderr
 
 
