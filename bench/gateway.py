@@ -261,7 +261,7 @@ def main() -> int:
             env, f"http://127.0.0.1:{floor_port}/",
         ))  # fmt: skip
         procs.append(start(
-            [py, "-m", "prosa.cli.main", "serve", "--port", str(gw_port), "--workers", str(args.workers),
+            [py, "-m", "prosa.cli.main", "serve", "--port", str(gw_port), "--workers", str(args.workers), "--no-access-log",
              "--upstream", upstream.base_url],
             env, f"http://127.0.0.1:{gw_port}/healthz",
         ))  # fmt: skip
@@ -490,7 +490,7 @@ def replica_throughput(redis_url: str, seconds: int = 8, connections: int = 32) 
         ports = [free_port(), free_port()]
         for port in ports:
             procs.append(start(
-                [sys.executable, "-m", "prosa.cli.main", "serve", "--port", str(port), "--workers", "1",
+                [sys.executable, "-m", "prosa.cli.main", "serve", "--port", str(port), "--workers", "1", "--no-access-log",
                  "--upstream", upstream.base_url, "--cache", redis_url],
                 env, f"http://127.0.0.1:{port}/healthz",
             ))  # fmt: skip

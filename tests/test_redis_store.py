@@ -136,3 +136,22 @@ def test_password_never_shown(redis_server):
         assert "hunter2secret" not in str(info.value)
     finally:
         redis_server.start()
+
+
+def test_a_restored_entry_keeps_its_created_time(redis_url):
+    store = RedisStore(redis_url)
+    old = time.time() - 10 * 86400
+    store.put(k(1), b"old", created=old)
+    store.put(k(2), b"new")
+    assert [(e.key, round(e.created)) for e in store.scan()][1] == (k(1), round(old))
+    assert store.prune(time.time() - 7 * 86400) == 1
+    assert store.get(k(1)) is None and store.get(k(2)) == b"new"
+
+
+def test_info_bytes_is_the_size_of_the_entries_not_the_server(redis_url):
+    store = RedisStore(redis_url)
+    store.put(k(1), b"x" * 100)
+    store.put(k(2), b"y" * 50)
+    info = store.info()
+    assert (info["entries"], info["bytes"]) == (2, 150)
+    assert info["server_memory"] > 100_000  # what "size" used to show: the whole Redis server

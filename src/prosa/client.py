@@ -6,7 +6,6 @@ request -> cache lookup -> hit: replay the recorded chunks
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from typing import Any, Literal, overload
@@ -25,7 +24,6 @@ from .request import LOCAL_MODEL_NAMES, ChatRequest, PromptInput
 from .stream import AsyncChatStream, ChatStream, Collector, reply_of
 
 _UNSET: Any = object()
-_noticed = False
 
 
 class Call(Record):
@@ -91,19 +89,12 @@ class _Base:
 
     # -- the shared pipeline -------------------------------------------------------------------------
     def default_model(self) -> str:
-        global _noticed
+        # With no key and no model named, the local model answers; the local provider says so once per
+        # machine when it first answers (prosa.notice), never here, before the request is validated.
         if self.model or self.settings.default_model:
             return self.model or self.settings.default_model  # type: ignore[return-value]
-        if self.provider_kind == "local":
-            return "local"
-        if self.provider_kind == "openai" or self.settings.openai_api_key:
+        if self.provider_kind == "openai" or (self.provider_kind is None and self.settings.openai_api_key):
             return DEFAULT_OPENAI_MODEL
-        if not _noticed:
-            _noticed = True
-            print(
-                "prosa: no OpenAI key configured; using the embedded local model (SmolLM2-135M-Instruct)",
-                file=sys.stderr,
-            )
         return "local"
 
     def provider_for(self, model: str) -> Provider:
@@ -120,7 +111,9 @@ class _Base:
             if kind == "local":
                 from .providers.local import LocalProvider
 
-                provider = LocalProvider(self.settings.local_model_path, self.settings.local_n_ctx)
+                provider = LocalProvider(
+                    self.settings.local_model_path, self.settings.local_n_ctx, self.settings.local_max_tokens
+                )
             else:
                 from .providers.openai import OpenAIProvider
 
@@ -280,7 +273,8 @@ class _Base:
         """The local model, and the models of the OpenAI-compatible server when one is configured."""
         models = ["local"]
         if self.settings.openai_api_key or not self.settings.is_openai_host:
-            models += self.provider_for(DEFAULT_OPENAI_MODEL).list_models()
+            # A prosa gateway upstream lists its own 'local' too: name each model once.
+            models += [m for m in self.provider_for(DEFAULT_OPENAI_MODEL).list_models() if m not in models]
         return models
 
     def close(self) -> None:

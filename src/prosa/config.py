@@ -74,6 +74,7 @@ class Settings(Record):
         "default_model",
         "local_model_path",
         "local_n_ctx",
+        "local_max_tokens",
         "cache",
         "cache_nondeterministic",
         "cache_ttl",
@@ -82,6 +83,7 @@ class Settings(Record):
         "cache_semantic_threshold",
         "cache_semantic_embedder",
         "prices",
+        "_sources",
     )
 
     def __init__(self) -> None:
@@ -92,6 +94,7 @@ class Settings(Record):
         self.default_model: str | None = None
         self.local_model_path: str | None = None
         self.local_n_ctx: int = 4096
+        self.local_max_tokens: int = 512  # the local model's answer length when a request sets none
         self.cache: str | None = None
         self.cache_nondeterministic: bool = True
         self.cache_ttl: float | None = None
@@ -100,6 +103,11 @@ class Settings(Record):
         self.cache_semantic_threshold: float | None = None  # None: the embedder's calibrated default
         self.cache_semantic_embedder: str | None = None  # None: the bundled MiniLM; or "openai[:MODEL]"
         self.prices: dict[str, tuple[float, float]] = dict(DEFAULT_PRICES)
+        self._sources: dict[str, str] = {}  # setting -> where its value came from, when not the default
+
+    def source(self, name: str) -> str:
+        """Where a setting's value came from: "default", "config file (local.n_ctx)", "environment (X)"..."""
+        return self._sources.get(name, "default")
 
     def __repr__(self) -> str:
         shown = {**self.as_dict(), "openai_api_key": "***" if self.openai_api_key else None}
@@ -125,6 +133,7 @@ _FILE_KEYS = {
     ("default_model",): "default_model",
     ("local", "model_path"): "local_model_path",
     ("local", "n_ctx"): "local_n_ctx",
+    ("local", "max_tokens"): "local_max_tokens",
     ("cache", "store"): "cache",
     ("cache", "nondeterministic"): "cache_nondeterministic",
     ("cache", "ttl"): "cache_ttl",
@@ -151,6 +160,7 @@ _TYPES = {
     "default_model": "str",
     "local_model_path": "str",
     "local_n_ctx": "int",
+    "local_max_tokens": "int",
     "cache": "str",
     "cache_nondeterministic": "bool",
     "cache_ttl": "float",
@@ -186,6 +196,7 @@ def load_settings(**overrides: Any) -> Settings:
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None:
             _set(settings, name, node, f"config file {config_path()} ({'.'.join(path)})")
+            settings._sources[name] = f"config file ({'.'.join(path)})"
     for model, price in (data.get("prices") or {}).items():
         try:
             settings.prices[model] = (float(price["input"]), float(price["output"]))
@@ -195,13 +206,17 @@ def load_settings(**overrides: Any) -> Settings:
             ) from None
     if settings.openai_api_key is None:
         settings.openai_api_key = read_keys().get("openai")
+        if settings.openai_api_key is not None:
+            settings._sources["openai_api_key"] = "key store (prosa keys set openai)"
     for env, name in _ENV_KEYS.items():
         value = os.environ.get(env)
         if value:
             _set(settings, name, value, f"environment variable {env}")
+            settings._sources[name] = f"environment ({env})"
     for name, value in overrides.items():
         if value is not None:
             _set(settings, name, value, name)
+            settings._sources[name] = "argument"
     return settings
 
 

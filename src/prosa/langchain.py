@@ -30,9 +30,19 @@ def __getattr__(name: str) -> Any:
     # Resolved on first use, so importing the caches does not import the chat model's machinery.
     if name not in __all__:
         raise AttributeError(f"module 'prosa.langchain' has no attribute {name!r}")
-    from .integrations import langchain
+    try:
+        from .integrations import langchain
 
-    return getattr(langchain, name)
+        return getattr(langchain, name)
+    except ModuleNotFoundError as e:
+        if not (e.name or "").startswith("langchain"):
+            raise
+        # Still a ModuleNotFoundError (code that catches ImportError keeps working), naming the extra.
+        raise ModuleNotFoundError(
+            f"prosa.langchain.{name} needs LangChain ({e.name} is not installed): "
+            "pip install 'prosa[langchain]'",
+            name=e.name,
+        ) from None
 
 
 def __dir__() -> list[str]:

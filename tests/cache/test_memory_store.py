@@ -162,3 +162,16 @@ def test_threads_keep_the_store_consistent() -> None:
     infos = store.scan()
     assert len(infos) == store.info()["entries"] <= 50
     assert sum(e.size for e in infos) == store.info()["bytes"]
+
+
+def test_a_restored_entry_keeps_its_created_time() -> None:
+    import time
+
+    store = MemoryStore()
+    old = time.time() - 10 * 86400
+    store.put(k(1), b"old", created=old)
+    store.put(k(2), b"new")
+    assert [info.key for info in store.scan()] == [k(2), k(1)]
+    assert store.scan()[1].created == old
+    assert store.prune(time.time() - 7 * 86400) == 1
+    assert store.get(k(1)) is None and store.get(k(2)) == b"new"

@@ -85,3 +85,32 @@ def test_ctrl_c_mid_answer_keeps_the_session(scripted_upstream):
         proc.kill()
         os.close(fd)
         _pending.pop(fd, None)
+
+
+def test_help_command_and_a_newline_after_ctrl_d(scripted_upstream):
+    proc, fd = spawn_on_pty("chat", "-m", "echo", "--base-url", scripted_upstream.base_url, "--no-cache")
+    try:
+        read_until(fd, b"> ")
+        os.write(fd, b"/help\r")
+        out = read_until(fd, b"> ")
+        assert b"/reset to start over" in out and b"unknown command" not in out
+        os.write(fd, b"\x04")  # Ctrl-D at the prompt
+        assert proc.wait(20) == 0
+        rest = _pending.pop(fd, b"")
+        while True:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                break
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            rest += chunk
+        # The terminal echoes ^D as nothing; what prosa writes after it must end the line.
+        assert rest.endswith(b"\r\n") or rest.endswith(b"\n"), rest
+    finally:
+        proc.kill()
+        os.close(fd)
+        _pending.pop(fd, None)

@@ -36,7 +36,7 @@ def test_ask_json_shape():
     assert set(data) == {"text", "model", "provider", "finish_reason", "cached", "usage", "latency_ms"}
     assert set(data["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
     assert data["provider"] == "local" and data["cached"] is False
-    assert "using the embedded local model" in out.stderr
+    assert "answering with the embedded SmolLM2-135M" in out.stderr
 
 
 def test_prompt_from_stdin_and_dash_and_appended(scripted_upstream):
@@ -52,14 +52,14 @@ def test_prompt_from_stdin_and_dash_and_appended(scripted_upstream):
 def test_no_prompt_at_all_is_usage_error():
     out = run_prosa("ask", input="")
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines()[-1].startswith("error: no question given")
+    assert out.stderr.strip().splitlines()[-1].startswith("prosa: no question given")
 
 
 def test_invalid_parameter_exits_2_with_one_line():
     out = run_prosa("ask", "-t", "5", "hi")
     assert out.returncode == 2
-    lines = [line for line in out.stderr.splitlines() if line.startswith("error")]
-    assert lines == ["error: temperature must be between 0 and 2 (got 5)"]
+    lines = [line for line in out.stderr.splitlines() if line.startswith("prosa:")]
+    assert lines == ["prosa: temperature must be between 0 and 2 (got 5)"]
     assert "Traceback" not in out.stderr and out.stdout == ""
 
 
@@ -67,13 +67,13 @@ def test_unreachable_server_exits_1():
     url = f"http://127.0.0.1:{free_port()}/v1"
     out = run_prosa("ask", "-m", "gpt-4o-mini", "--base-url", url, "hi", env={"OPENAI_API_KEY": "sk-x"})
     assert out.returncode == 1
-    assert out.stderr.strip().splitlines()[-1] == f"error: cannot reach {url}: connection refused"
+    assert out.stderr.strip().splitlines()[-1] == f"prosa: cannot reach {url}: connection refused"
 
 
 def test_missing_key_exits_1():
     out = run_prosa("ask", "-m", "gpt-4o-mini", "hi")
     assert out.returncode == 1
-    assert "error: no OpenAI API key" in out.stderr and "Traceback" not in out.stderr
+    assert "prosa: no OpenAI API key" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_rejected_key_exits_1_and_never_prints_the_key(llama_upstream):

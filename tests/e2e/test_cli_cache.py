@@ -120,7 +120,7 @@ def test_cache_subcommands(scripted_upstream, tmp_path):
     assert "deleted 2 entries" in pruned.stderr
 
     bad = run_prosa("cache", "prune", "--older-than", "soon")
-    assert bad.returncode == 2 and "error: --older-than must look like" in bad.stderr
+    assert bad.returncode == 2 and "prosa: --older-than must look like" in bad.stderr
     junk = tmp_path / "junk.jsonl"
     junk.write_text("not json\n")
     bad_import = run_prosa("cache", "import", str(junk))
@@ -132,7 +132,7 @@ def test_cache_commands_on_a_corrupt_file_fail_with_one_line(tmp_path):
     db.write_bytes(b"garbage" * 500)
     out = run_prosa("cache", "--cache", str(db), "stats")
     assert out.returncode == 1
-    assert out.stderr.strip().startswith("error:") and str(db) in out.stderr
+    assert out.stderr.strip().startswith("prosa:") and str(db) in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
 
 

@@ -112,7 +112,7 @@ def test_non_loopback_bind_without_keys_is_refused():
     out = run_prosa("serve", "--host", "0.0.0.0", "--port", str(free_port()), timeout=60)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: refusing to listen on 0.0.0.0 without access keys")
+    assert len(lines) == 1 and lines[0].startswith("prosa: refusing to listen on 0.0.0.0 without access keys")
     assert "--insecure" in lines[0]
 
 
@@ -122,5 +122,5 @@ def test_bad_options_are_one_line_usage_errors():
                           (["--cache", "ftp://x"], "unknown cache")):  # fmt: skip
         out = run_prosa("serve", "--port", str(free_port()), *args, timeout=60)
         assert out.returncode == 2, out.stderr
-        assert out.stderr.strip().splitlines()[-1].startswith("error: ") and message in out.stderr
+        assert out.stderr.strip().splitlines()[-1].startswith("prosa: ") and message in out.stderr
     assert "examples:" in run_prosa("serve", "--help").stdout

@@ -132,3 +132,63 @@ def test_cache_tab_shows_hit_rate_and_savings_over_time(page, gw):
     assert int(hits.replace(",", "")) >= 1
     assert page.locator("#chart-saved polyline").count() == 1
     page.screenshot(path="/tmp/prosa-web-cache.png")
+
+
+def test_request_bars_have_their_own_count_axis(page, gw):
+    page.fill("#model", "ok")
+    ask(page, f"Axis ({uuid.uuid4().hex[:4]})", 1)
+    page.click("#tab-cache")
+    page.wait_for_function(
+        "document.querySelectorAll('#chart-rate .right-axis').length === 3", timeout=15_000
+    )
+    labels = page.locator("#chart-rate .right-axis").all_text_contents()
+    counts = [int(t.replace(",", "")) for t in labels]  # requests per interval, not a percentage
+    assert counts[0] == 0 and counts[2] >= 1 and "%" not in "".join(labels)
+    legend = page.locator("#chart-rate text").all_text_contents()
+    assert any("per interval (right axis)" in t for t in legend)
+
+
+def test_on_a_phone_the_settings_fold_into_one_line(browser, gw):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(gw.url)
+        page.wait_for_selector("#model-list option[value='local']", state="attached")
+        toggle = page.locator("#settings-toggle")
+        assert toggle.is_visible() and "Settings:" in toggle.inner_text()
+        assert not page.locator("#system").is_visible()
+        assert page.locator("#settings").bounding_box()["height"] < 844 * 0.15
+        assert page.locator("#prompt").is_visible()
+        page.screenshot(path="/tmp/prosa-web-phone-closed.png")
+        # Nothing in the header is cut off.
+        cut = page.evaluate("""() => [...document.querySelectorAll('.bar *')]
+            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).length""")
+        assert cut == 0
+        toggle.click()
+        assert page.locator("#system").is_visible() and toggle.inner_text() == "Hide settings"
+        page.screenshot(path="/tmp/prosa-web-phone.png")
+    finally:
+        context.close()
+
+
+def test_a_memory_cache_note_and_no_zero_dollar_headline(browser, tmp_path):
+    gw = start_gateway(tmp_path / "gw-memory", "--cache", "memory", env={"PROSA_SERVE_STATS_INTERVAL": "0.5"})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(gw.url)
+        page.wait_for_selector("#model-list option[value='local']", state="attached")
+        page.fill("#model", "local")
+        page.fill("#max-tokens", "4")
+        for _ in range(2):
+            page.click("#new-chat")
+            ask(page, "Say hi.", 1)
+        page.click("#tab-cache")
+        page.wait_for_selector("#cards .card[data-stat='Hits']")
+        note = page.locator("#cache-note").inner_text()
+        assert "this gateway process's memory" in note and "every prosa process" not in note
+        stats = page.locator("#cards .card .label").all_text_contents()
+        assert "Hits" in stats and "Money saved" not in stats
+    finally:
+        context.close()
+        gw.stop()

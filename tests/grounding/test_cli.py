@@ -75,7 +75,7 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path: Path, args: list[str], 
     # -m gpt-4o-mini with no key: a request that got past the data would fail with exit 1 instead.
     code, out, err = cli("ask", "-m", "gpt-4o-mini", *(a.format(tmp=tmp_path) for a in args), "Question?")
     assert code == 2, err
-    assert out == "" and err.startswith("error: ") and err.count("\n") == 1 and message in err
+    assert out == "" and err.startswith("prosa: ") and err.count("\n") == 1 and message in err
     assert sqlite3.connect(db).execute("SELECT count(*) FROM products").fetchone() == (20,)
 
 

@@ -192,3 +192,27 @@ def test_structured_output_in_json_mode_from_a_real_model_is_cached(llama_upstre
     assert structured.invoke(question) == first
     assert list(structured.stream(question))[-1] == first
     assert llama_upstream.count() == before + 1
+
+
+def test_without_langchain_the_error_names_the_extra(tmp_path):
+    import subprocess
+    import sys
+
+    # A real interpreter where langchain_core cannot be imported (a finder that refuses it).
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('langchain_core', 'langchain'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "try:\n"
+        "    from prosa.langchain import ChatProsa\n"
+        "except ModuleNotFoundError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == (
+        "prosa.langchain.ChatProsa needs LangChain (langchain_core is not installed): pip install 'prosa[langchain]'"
+    )

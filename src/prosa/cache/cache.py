@@ -283,7 +283,7 @@ def open_store(spec: Any, settings: Settings | None = None) -> Store | None:
 
         return SQLiteStore(default_cache_path(), ttl=ttl, max_size_mb=size)
     if lowered.startswith("sqlite:///"):
-        return SQLiteStore(Path(text[len("sqlite:///") - 1 :]), ttl=ttl, max_size_mb=size)
+        return SQLiteStore(_named_file(Path(text[len("sqlite:///") - 1 :])), ttl=ttl, max_size_mb=size)
     if lowered == "redis" or lowered.startswith(
         ("redis://", "rediss://", "redis+cluster://", "rediss+cluster://")
     ):
@@ -296,7 +296,20 @@ def open_store(spec: Any, settings: Settings | None = None) -> Store | None:
         raise ConfigError(
             f"unknown cache {text!r}: use memory, sqlite, sqlite:///path/to/file.db or a file path"
         )
-    return SQLiteStore(Path(text).expanduser(), ttl=ttl, max_size_mb=size)
+    return SQLiteStore(_named_file(Path(text).expanduser()), ttl=ttl, max_size_mb=size)
+
+
+def _named_file(path: Path) -> Path:
+    """A cache file named by the user goes in a directory that exists: a typo must not create a tree.
+
+    (The default file's directory, in the user cache dir, is still created when missing.) A CacheError,
+    like any other cache fault: the question is still answered, with a warning.
+    """
+    if not path.parent.is_dir():
+        raise CacheError(
+            f"cache directory {path.parent} does not exist; create it first or choose another cache file"
+        )
+    return path
 
 
 def open_cache(spec: Any, settings: Settings) -> ResponseCache | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from ..errors import InvalidRequest
 
@@ -14,9 +15,15 @@ KNOWN_KEYS = ("openai",)
 def models(args: argparse.Namespace) -> int:
     from ..client import Client
     from ..config import load_settings
+    from ..errors import AuthError, UpstreamError
 
     client = Client(cache=None, settings=load_settings(openai_base_url=args.base_url))
-    names = client.list_models()
+    try:
+        names = client.list_models()
+    except (UpstreamError, AuthError) as e:
+        # The embedded model works without the server: list it, and say why the others are missing.
+        print(f"prosa: {e}; listing only the local model", file=sys.stderr)
+        names = ["local"]
     if args.json:
         print(json.dumps(names))
     else:
@@ -73,23 +80,69 @@ def config(args: argparse.Namespace) -> int:
         print(config_path())
         return 0
     settings = load_settings()
-    shown = settings.as_dict()
-    shown["openai_api_key"] = mask(settings.openai_api_key) if settings.openai_api_key else None
-    shown["prices"] = {k: {"input": v[0], "output": v[1]} for k, v in settings.prices.items()}
-    shown["paths"] = {
+    rows = _effective(settings)
+    paths = {
         "config": str(config_path()),
         "keys": str(keys_path()),
         "cache_dir": str(cache_dir()),
         "default_cache": str(default_cache_path()),
     }
+    prices = {k: {"input": v[0], "output": v[1]} for k, v in settings.prices.items()}
     if args.json:
-        print(json.dumps(shown, indent=2))
+        shown = {name: {"value": value, "source": source} for name, value, source in rows}
+        print(json.dumps({"settings": shown, "prices": prices, "paths": paths}, indent=2))
         return 0
-    for name, value in shown.items():
-        if isinstance(value, dict):
-            print(f"{name}:")
-            for k, v in value.items():
-                print(f"  {k}: {v}")
-        else:
-            print(f"{name}: {value}")
+    width = max(len(name) for name, _, _ in rows)
+    vwidth = min(max(len(_text(value)) for _, value, _ in rows), 48)
+    for name, value, source in rows:
+        print(f"{name:<{width}}  {_text(value):<{vwidth}}  {source}")
+    print("prices (USD per 1M tokens, input/output):")
+    for model, price in prices.items():
+        print(f"  {model}: {price['input']:g} / {price['output']:g}")
+    print("paths:")
+    for name, path in paths.items():
+        print(f"  {name}: {path}")
     return 0
+
+
+def _effective(settings: Any) -> list[tuple[str, Any, str]]:
+    """(setting, value in force, where it comes from): the defaults resolved, as the CLI would use them."""
+    from ..config import DEFAULT_OPENAI_MODEL, OPENAI_BASE_URL, default_cache_path
+    from ..providers.local import bundled_model_path
+
+    def row(name: str, value: Any, default: Any = None, why: str = "") -> tuple[str, Any, str]:
+        source = settings.source(name)
+        if source == "default" and why:
+            source = f"default ({why})"
+        return (name, value if value is not None else default, source)
+
+    key = settings.openai_api_key
+    model_why = "an OpenAI key is set" if key else "no OpenAI key"
+    bundled = bundled_model_path()
+    return [
+        row("default_model", settings.default_model, DEFAULT_OPENAI_MODEL if key else "local", model_why),
+        row("openai_api_key", mask(key) if key else None, "none"),
+        row("openai_base_url", settings.openai_base_url, OPENAI_BASE_URL),
+        row("timeout", settings.timeout),
+        row("max_retries", settings.max_retries),
+        row("local_model_path", settings.local_model_path, str(bundled) if bundled else "none (not installed)",
+            "the bundled SmolLM2-135M"),
+        row("local_n_ctx", settings.local_n_ctx),
+        row("local_max_tokens", settings.local_max_tokens),
+        row("cache", settings.cache, f"sqlite ({default_cache_path()})", "the command line's; the library: none"),
+        row("cache_nondeterministic", settings.cache_nondeterministic),
+        row("cache_ttl", settings.cache_ttl, "none (entries never expire)"),
+        row("cache_max_size_mb", settings.cache_max_size_mb, "none (no limit)"),
+        row("cache_semantic", settings.cache_semantic),
+        row("cache_semantic_threshold", settings.cache_semantic_threshold, "0.86 (the embedder's calibration)"),
+        row("cache_semantic_embedder", settings.cache_semantic_embedder, "minilm"),
+    ]  # fmt: skip
+
+
+def _text(value: Any) -> str:
+    """A value as a person writes it in the config file: true/false, numbers without noise, plain text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -9,6 +9,8 @@ from typing import Any
 
 from ..errors import InvalidRequest
 
+CHAT_HELP = "/exit or Ctrl-D to leave, /reset to start over, /system TEXT to set the system prompt, /help"
+
 
 def make_client(args: argparse.Namespace) -> Any:
     """A Client for the CLI: the SQLite cache in the user cache dir unless --cache/--no-cache say otherwise."""
@@ -148,6 +150,7 @@ def ask(args: argparse.Namespace) -> int:
             if reply.text or not (reply.tool_calls or reply.refusal):
                 _write(reply.text + "\n")
             render_extras(reply)
+            _say_if_cut(reply)
             return 0
         stream = client.chat(prompt, system=args.system, stream=True, pace=args.pace, **kw)
         with stream:
@@ -157,9 +160,20 @@ def ask(args: argparse.Namespace) -> int:
         if reply.text or not (reply.tool_calls or reply.refusal):
             _write("\n")
         render_extras(reply)
+        _say_if_cut(reply)
         return 0
     finally:
         client.close()
+
+
+def _say_if_cut(reply: Any) -> None:
+    """A cut answer looks complete on a terminal; say so (--json carries it as finish_reason)."""
+    if reply.finish_reason == "length":
+        print(
+            f"prosa: the answer was cut at {reply.usage.completion_tokens} tokens (max_tokens, or the local "
+            "model repeating itself); --max-tokens N allows a longer one",
+            file=sys.stderr,
+        )
 
 
 def _write(text: str) -> None:
@@ -177,13 +191,12 @@ def chat(args: argparse.Namespace) -> int:
             import readline  # noqa: F401 - line editing and history for input()
         except ImportError:  # pragma: no cover
             pass
-        print(
-            "prosa chat: /exit or Ctrl-D to leave, /reset to start over, /system TEXT to set the system prompt"
-        )
+        print(f"prosa chat: {CHAT_HELP}")
     client = make_client(args)
     system = args.system
     history: list[dict[str, str]] = []
     kw = {**params(args), **grounding(args)}
+    failed = 0
     try:
         while True:
             try:
@@ -192,6 +205,7 @@ def chat(args: argparse.Namespace) -> int:
                 print()
                 continue
             except EOFError:
+                print()  # Ctrl-D leaves the cursor after the prompt; the shell's prompt goes on a new line
                 break
             if not interactive and line == "":
                 break
@@ -200,6 +214,9 @@ def chat(args: argparse.Namespace) -> int:
                 continue
             if line in ("/exit", "/quit"):
                 break
+            if line in ("/help", "/?"):
+                _note(CHAT_HELP, interactive)
+                continue
             if line == "/reset":
                 history.clear()
                 _note("conversation reset", interactive)
@@ -209,21 +226,25 @@ def chat(args: argparse.Namespace) -> int:
                 _note(f"system prompt {'set' if system else 'cleared'}", interactive)
                 continue
             if line.startswith("/"):
-                _note(f"unknown command {line.split()[0]}; use /exit, /reset or /system TEXT", interactive)
+                _note(f"unknown command {line.split()[0]}; {CHAT_HELP}", interactive)
                 continue
             messages = ([{"role": "system", "content": system}] if system else []) + history
             messages.append({"role": "user", "content": line})
             answer = _turn(client, messages, args, kw)
-            if answer is not None:
+            if answer is _FAILED:
+                failed += 1
+            elif answer is not None:
                 history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer}]
     finally:
         client.close()
-    return 0
+    # Piped, a script reads the exit code: a turn that failed is a failure, even if later ones worked.
+    return 1 if failed and not interactive else 0
 
 
-def _turn(
-    client: Any, messages: list[dict[str, str]], args: argparse.Namespace, kw: dict[str, Any]
-) -> str | None:
+_FAILED: Any = object()  # what _turn returns when the model failed (None: stopped, or a dry run)
+
+
+def _turn(client: Any, messages: list[dict[str, str]], args: argparse.Namespace, kw: dict[str, Any]) -> Any:
     """One answer, streamed; Ctrl-C stops it and keeps the session (the cut answer is not kept)."""
     from ..errors import ProsaError
 
@@ -234,12 +255,14 @@ def _turn(
         if not args.stream:
             reply = client.chat(messages, **kw)
             _write(reply.text + "\n")
+            _say_if_cut(reply)
             return reply.text  # type: ignore[no-any-return]
         stream = client.chat(messages, stream=True, **kw)
         with stream:
             for chunk in stream:
                 _write(chunk.text)
         _write("\n")
+        _say_if_cut(stream.reply)
         return stream.reply.text  # type: ignore[no-any-return]
     except KeyboardInterrupt:
         _write("\n")
@@ -249,8 +272,8 @@ def _turn(
         raise
     except ProsaError as e:
         # A failed turn does not end the conversation.
-        print(f"error: {e}", file=sys.stderr)
-        return None
+        print(f"prosa: {e}", file=sys.stderr)
+        return _FAILED
 
 
 def _note(text: str, interactive: bool) -> None:

@@ -39,7 +39,7 @@ def cache(args: argparse.Namespace) -> int:
         rc = _ACTIONS[args.action](_open(args), args)
     except CacheError as e:
         # Here the cache is the whole job, so a store failure is an error, not a warning.
-        print(f"error: {e}", file=sys.stderr)
+        print(f"prosa: {e}", file=sys.stderr)
         return 1
     return rc
 
@@ -204,15 +204,15 @@ def show(cache: Any, args: argparse.Namespace) -> int:
         )
     matches = [info for info in cache.store.scan(None) if info.key.startswith(prefix)]
     if not matches:
-        print(f"error: no cache entry with a key starting {prefix}", file=sys.stderr)
+        print(f"prosa: no cache entry with a key starting {prefix}", file=sys.stderr)
         return 1
     if len(matches) > 1:
-        print(f"error: {len(matches)} entries start with {prefix}; give more of the key", file=sys.stderr)
+        print(f"prosa: {len(matches)} entries start with {prefix}; give more of the key", file=sys.stderr)
         return 2
     info = matches[0]
     entry = _describe(cache, info.key)
     if entry is None:
-        print(f"error: entry {info.key[:12]} could not be read", file=sys.stderr)
+        print(f"prosa: entry {info.key[:12]} could not be read", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps({**_summary(info, entry), "text": entry.text, "finish_reason": entry.finish_reason}))
@@ -282,9 +282,13 @@ def import_(cache: Any, args: argparse.Namespace) -> int:
                 Entry.decode(raw)  # only well-formed prosa entries go in
             if not re.fullmatch(r"[0-9a-f]{64}", key):
                 raise ValueError("bad key")
+            created = record.get("created")
+            if created is not None and (isinstance(created, bool) or not isinstance(created, (int, float))):
+                raise ValueError("bad created time")
         except (ValueError, KeyError, TypeError, IndexError):
             raise InvalidRequest(f"{args.file}:{number}: not a prosa cache export line") from None
-        cache.store.put(key, raw)
+        # The entry keeps its age, so `prune --older-than` treats it as the original would be treated.
+        cache.store.put(key, raw, created=min(float(created), time.time()) if created is not None else None)
         count += 1
     cache.store.flush()
     print(f"imported {count} entr{'y' if count == 1 else 'ies'} into {cache.url}", file=sys.stderr)

@@ -19,7 +19,9 @@ def _setup_logging(debug: bool) -> None:
 
     class _Formatter(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
-            text = f"{record.levelname.lower()}: {record.getMessage()}"
+            # One prefix for everything prosa says on stderr; the level only when it is not a warning.
+            level = "" if record.levelno == logging.WARNING else f"{record.levelname.lower()}: "
+            text = f"prosa: {level}{record.getMessage()}"
             if record.exc_info and logging.getLogger("prosa").level <= logging.DEBUG:
                 text += "\n" + self.formatException(record.exc_info)
             return text
@@ -64,10 +66,10 @@ def _report(error: Exception, debug: bool) -> int:
 
         traceback.print_exc()
     if isinstance(error, ProsaError):
-        print(f"error: {error}", file=sys.stderr)
+        print(f"prosa: {error}", file=sys.stderr)
         return error.exit_code
     print(
-        f"error: unexpected {type(error).__name__}: {error} (run with --debug for details)", file=sys.stderr
+        f"prosa: unexpected {type(error).__name__}: {error} (run with --debug for details)", file=sys.stderr
     )
     return 1
 

@@ -7,6 +7,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from .usage import Parser
+
 ASK_EXAMPLES = """examples:
   prosa ask "What is an LLM?"
   prosa ask -s "You are a patient teacher." -t 0.2 --max-tokens 150 "Explain tokens"
@@ -31,7 +33,7 @@ CACHE_EXAMPLES = """examples:
   prosa cache list --limit 5        prosa cache show 3f2a9c
   prosa cache prune --older-than 7d prosa cache clear
   prosa cache export > answers.jsonl && prosa cache import answers.jsonl
-  prosa --cache memory ...          (every cache command takes --cache to choose the store)
+  prosa cache stats --cache redis://127.0.0.1:6379/0    (every action takes --cache to choose the store)
 """
 
 
@@ -184,13 +186,14 @@ def _grounding_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser(version: str, only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with ``only``, the other commands get no options (building them all costs ~10 ms)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="prosa",
         description="Ask LLMs from the shell: the embedded local model offline, or any OpenAI-compatible "
         "server. Answers are cached, so a repeated question costs nothing.",
         epilog="Run `prosa COMMAND --help` for a command's options and examples.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.command = only  # type: ignore[attr-defined]  # for its usage errors' "see ... --help"
     parser.add_argument("--version", action="version", version=f"prosa {version}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -274,29 +277,36 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     config.add_argument("--json", action="store_true", help="print JSON (for show)")
 
     cache = command("cache", "Inspect and manage the answer cache.", "cache_cmd", "cache", CACHE_EXAMPLES)
-    cache.add_argument(
-        "--cache",
-        metavar="STORE",
-        help="memory, sqlite (default: the file in the user cache dir), a .db PATH or redis://HOST:PORT/DB",
+    store_help = (
+        "memory, sqlite (default: the file in the user cache dir), a .db PATH or redis://HOST:PORT/DB"
     )
+    cache.add_argument("--cache", metavar="STORE", help=store_help)
     cs = cache.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
-    stats = cs.add_parser("stats", help="hits, misses, tokens and money saved")
+
+    def action(name: str, help: str) -> argparse.ArgumentParser:
+        # --cache is accepted after the action too (`prosa cache stats --cache URL`, as the README
+        # writes it); SUPPRESS keeps an action's missing --cache from hiding one given before it.
+        p = cs.add_parser(name, help=help, description=help)
+        p.add_argument("--cache", metavar="STORE", default=argparse.SUPPRESS, help=store_help)
+        return p
+
+    stats = action("stats", "hits, misses, tokens and money saved")
     stats.add_argument("--json", action="store_true")
     _namespace_option(stats)
-    lst = cs.add_parser("list", help="recent entries")
+    lst = action("list", "recent entries")
     _namespace_option(lst)
     lst.add_argument("--limit", type=_int, default=20)
     lst.add_argument("--json", action="store_true")
-    show = cs.add_parser("show", help="one entry, by key or key prefix")
+    show = action("show", "one entry, by key or key prefix")
     show.add_argument("key")
     show.add_argument("--json", action="store_true")
-    _namespace_option(cs.add_parser("clear", help="delete every entry (or one namespace's)"))
-    prune = cs.add_parser("prune", help="delete entries older than an age")
+    _namespace_option(action("clear", "delete every entry (or one namespace's)"))
+    prune = action("prune", "delete entries older than an age")
     prune.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 30m, 12h, 7d, 2w")
-    export = cs.add_parser("export", help="write every entry to stdout (or -o FILE)")
+    export = action("export", "write every entry to stdout (or -o FILE)")
     export.add_argument("--format", choices=["jsonl"], default="jsonl")
     export.add_argument("-o", "--output", help="file to write instead of stdout")
-    imp = cs.add_parser("import", help="read entries written by export ('-' for stdin)")
+    imp = action("import", "read entries written by export ('-' for stdin)")
     imp.add_argument("file")
 
     personas = command(
@@ -366,6 +376,12 @@ def build_parser(version: str, only: str | None = None) -> argparse.ArgumentPars
     serve.add_argument("--workers", type=_int, default=1, help="worker processes (default 1)")
     serve.add_argument(
         "--insecure", action="store_true", help="allow a non-loopback bind without access keys"
+    )
+    serve.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="print one line per request: method, path, status, cache result, milliseconds (default on)",
     )
     serve.add_argument(
         "--max-body",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
 
-from ..errors import CacheError, ConfigError
+from ..errors import CacheError, ConfigError, ProsaError
 
 log = logging.getLogger("prosa.server")
 
@@ -41,6 +42,7 @@ def serve(args: argparse.Namespace) -> int:
         upstream = settings.base_url + (" (callers' keys)" if config.forward_key else "")
     else:
         upstream = "none: only the local model (use --upstream URL or an OpenAI key)"
+    _check_port(config.host, config.port)
     host = f"[{config.host}]" if ":" in config.host else config.host
     print(
         f"prosa serve: http://{host}:{config.port}/ (web page) and /v1 (OpenAI API); cache {where}; "
@@ -64,3 +66,27 @@ def serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,
     )
     return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line, before the banner, when the address is taken (uvicorn would print its raw
+    [Errno 98] after the banner had claimed to serve, and exit 3)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        infos = socket.getaddrinfo(host, port, family if host != "localhost" else 0, socket.SOCK_STREAM)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {host}: {e.strerror or e}; check --host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no clash
+        try:
+            probe.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise ProsaError(
+                    f"port {port} on {host} is already in use (another prosa serve?); stop that server "
+                    "or choose another port with --port"
+                ) from None
+            raise ProsaError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None

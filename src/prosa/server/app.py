@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -61,7 +62,7 @@ def _forbidden(message: str) -> HTTPError:
     return HTTPError(403, message, "permission_error", None, "forbidden")
 
 
-def create_app(config: GatewayConfig | None = None) -> Front:
+def create_app(config: GatewayConfig | None = None) -> Front | AccessLog:
     """The gateway app for this config (default: the one `prosa serve` put in the environment)."""
     config = config or GatewayConfig.from_env()
     gateway = Gateway(config)
@@ -183,7 +184,8 @@ def create_app(config: GatewayConfig | None = None) -> Front:
         exception_handlers={HTTPException: not_found, HTTPError: refused},
         lifespan=lifespan,
     )
-    return Front(app, gateway, ChatEndpoint(gateway, config.max_body), config)
+    front = Front(app, gateway, ChatEndpoint(gateway, config.max_body), config)
+    return AccessLog(front) if config.access_log else front
 
 
 class Front:
@@ -290,12 +292,47 @@ def _with_cors(send: Send, origin: bytes) -> Send:
     return send_with_cors
 
 
-def app_from_env() -> Front:
+class AccessLog:
+    """One line on stderr per request, when it is answered: method, path, status, cache result, time.
+
+    Nothing that identifies a caller (no address, no header, no query string) is written.
+    """
+
+    def __init__(self, app: Front) -> None:
+        self.app = app
+        self.gateway = app.gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status, cache = 0, ""
+
+        async def watched(message: Message) -> None:
+            nonlocal status, cache
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", ()):
+                    if name == b"x-prosa-cache":
+                        cache = " " + value.decode("latin-1")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            ms = (time.perf_counter() - start) * 1000
+            line = f"prosa: {scope['method']} {scope['path']} {status or '-'}{cache} {ms:.0f} ms\n"
+            sys.stderr.write(line)
+            sys.stderr.flush()
+
+
+def app_from_env() -> Front | AccessLog:
     """The factory uvicorn imports in each worker: the config comes from `prosa serve` via the environment."""
     logger = logging.getLogger("prosa")
     if not logger.handlers:  # a spawned worker: `prosa`'s logging setup did not run here
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handler.setFormatter(logging.Formatter("prosa: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(getattr(logging, os.environ.get("PROSA_LOG", "WARNING").upper(), logging.WARNING))
         logger.propagate = False

@@ -38,6 +38,7 @@ class GatewayConfig:
     # /v1/responses: "passthrough" to an upstream that speaks it, "translate" to Chat Completions, or
     # "auto" (pass through to OpenAI's own API, translate for every other server).
     responses: str = "auto"
+    access_log: bool = True  # one line per request on stderr: method, path, status, cache, time
     # How often the cache dashboard samples the counters (seconds), and how many samples it keeps.
     stats_interval: float = 10.0
     stats_points: int = 360
@@ -63,6 +64,7 @@ class GatewayConfig:
             insecure=bool(getattr(args, "insecure", False)),
             max_body=getattr(args, "max_body", 1_000_000),
             responses=getattr(args, "responses", "auto"),
+            access_log=bool(getattr(args, "access_log", True)),
             stats_interval=float(interval) if interval else 10.0,
         )
 

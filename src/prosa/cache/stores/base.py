@@ -50,10 +50,12 @@ class Store(ABC):
         """Return the value stored under ``key``, or None when it is missing or expired."""
 
     @abstractmethod
-    def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
+    def put(self, key: str, value: bytes, ttl: float | None = None, created: float | None = None) -> None:
         """Store ``value`` under ``key``, replacing any old value atomically.
 
         ``ttl`` (seconds, > 0) overrides the store's default time to live; None means the default.
+        ``created`` (unix time) keeps an entry's original age when it is restored (``prosa cache
+        import``), so pruning by age still works on it; None means now. The TTL counts from now.
         """
 
     def get_many(self, keys: list[str]) -> list[bytes | None]:

@@ -59,14 +59,14 @@ class MemoryStore(Store):
             self._data.move_to_end(key)
             return entry[_VALUE]  # type: ignore[no-any-return]
 
-    def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
+    def put(self, key: str, value: bytes, ttl: float | None = None, created: float | None = None) -> None:
         check_key(key)
         value = as_bytes(value)
         now = self._clock()
         expires = expiry(now, self.ttl if ttl is None else ttl)
         with self._lock:
             self._discard(key)
-            self._data[key] = [value, now, now, expires]
+            self._data[key] = [value, now if created is None else created, now, expires]
             self._bytes += len(value)
             if self.max_entries is not None:
                 while len(self._data) > self.max_entries:

@@ -186,7 +186,7 @@ class RedisStore(Store):
         self._maybe_flush()
         return list(values)
 
-    def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
+    def put(self, key: str, value: bytes, ttl: float | None = None, created: float | None = None) -> None:
         check_key(key)
         value = as_bytes(value)
         now = self._clock()
@@ -199,7 +199,7 @@ class RedisStore(Store):
                 pipe.set(self.entry_name(key), value)
             else:
                 pipe.set(self.entry_name(key), value, px=max(1, int((expires - now) * 1000)))
-            pipe.zadd(self._created, {key: now})
+            pipe.zadd(self._created, {key: now if created is None else created})
             pipe.execute()
 
         self._call(write, "writing an entry")
@@ -321,12 +321,22 @@ class RedisStore(Store):
 
     def info(self) -> dict[str, Any]:
         def read() -> dict[str, Any]:
-            entries = self._client.zcard(self._created)
+            entries = int(self._client.zcard(self._created))
             memory = self._client.info("memory")
+            # "bytes" is the size of this namespace's entries, as for the other stores (Redis's
+            # used_memory is the whole server's, 1 MB for one entry): exact up to _SIZE_SAMPLE entries,
+            # beyond that the newest _SIZE_SAMPLE's average times the count.
+            members = self._client.zrevrange(self._created, 0, _SIZE_SAMPLE - 1)
+            pipe = self._client.pipeline(transaction=False)
+            for member in members:
+                pipe.strlen(self._entry + member.decode())
+            sample = sum(int(n) for n in pipe.execute()) if members else 0
+            size = sample if entries <= len(members) else round(sample / len(members) * entries)
             return {
                 "url": self.url,
-                "entries": int(entries),
-                "bytes": int(memory.get("used_memory", 0)),
+                "entries": entries,
+                "bytes": size,
+                "server_memory": int(memory.get("used_memory", 0)),
                 "maxmemory_policy": memory.get("maxmemory_policy"),
             }
 
@@ -370,6 +380,8 @@ class RedisStore(Store):
         _live.discard(self)
         self._client.close()
 
+
+_SIZE_SAMPLE = 1000  # entries whose sizes `info` adds up; a larger cache's size is extrapolated
 
 _live: weakref.WeakSet[RedisStore] = weakref.WeakSet()
 

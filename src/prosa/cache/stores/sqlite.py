@@ -176,14 +176,15 @@ class SQLiteStore(Store):
 
         self._write(store, "storing entries")
 
-    def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
+    def put(self, key: str, value: bytes, ttl: float | None = None, created: float | None = None) -> None:
         check_key(key)
         value = as_bytes(value)
         now = self._clock()
         expires = expiry(now, self.ttl if ttl is None else ttl)
 
         def store(conn: sqlite3.Connection) -> None:
-            conn.execute(_PUT, (key, value, len(value), now, now, expires))
+            born = now if created is None else created
+            conn.execute(_PUT, (key, value, len(value), born, now, expires))
             if self.max_bytes is not None:
                 self._evict(conn, keep=key)
 

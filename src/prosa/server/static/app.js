@@ -19,6 +19,21 @@ showTemperature();
 $("key").addEventListener("change", () => { loadModels(); loadPersonas(); loadStats(); });
 $("persona").addEventListener("change", applyPersona);
 
+// On a phone the settings fold into one line that says what is in force; a tap opens them.
+function summariseSettings() {
+  const open = $("settings").classList.contains("open");
+  const model = $("model").value.trim() || "default model";
+  $("settings-toggle").textContent = open ? "Hide settings" :
+    `Settings: ${model} · temperature ${$("temperature").value} · ${$("max-tokens").value} tokens`;
+  $("settings-toggle").setAttribute("aria-expanded", open);
+}
+$("settings-toggle").addEventListener("click", () => {
+  $("settings").classList.toggle("open");
+  summariseSettings();
+});
+for (const id of ["model", "temperature", "max-tokens"]) $(id).addEventListener("change", summariseSettings);
+summariseSettings();
+
 function headers() {
   const h = { "Content-Type": "application/json" };
   const key = $("key").value.trim();
@@ -267,8 +282,10 @@ async function loadStats() {
   const cards = [
     ["Hit rate", looked ? (100 * c.hits / looked).toFixed(1) + " %" : "–"],
     ["Hits", fmt.format(c.hits)], ["Misses", fmt.format(c.misses)],
-    ["Tokens saved", fmt.format(c.tokens_saved)], ["Money saved", dollars(c.usd_saved)],
+    ["Tokens saved", fmt.format(c.tokens_saved)],
   ];
+  // Money only once there is some: the local model costs nothing, and "$0.0000 saved" says nothing.
+  if (c.usd_saved > 0) cards.push(["Money saved", dollars(c.usd_saved)]);
   if (s.cache && s.cache.entries !== undefined) {
     cards.push(["Entries", fmt.format(s.cache.entries)], ["Size", size(s.cache.bytes || 0)]);
   }
@@ -285,9 +302,12 @@ async function loadStats() {
   drawSaved($("chart-saved"), s.series);
   $("cache-note").textContent = s.tenant
     ? `Tenant ${s.tenant}: the counters of its own cache, in every prosa process that uses the store.`
-    : s.cache
-    ? `Cache ${s.cache.url}: counters include every prosa process that uses it. Sampled every ${s.interval_s} s.`
-    : "The cache is off: these are this gateway process's own counters.";
+    : !s.cache
+      ? "The cache is off: these are this gateway process's own counters."
+      : s.cache.url === "memory"
+        ? `Cache in this gateway process's memory: its answers and counters are this process's own and start ` +
+          `again when it restarts. Sampled every ${s.interval_s} s.`
+        : `Cache ${s.cache.url}: counters include every prosa process that uses it. Sampled every ${s.interval_s} s.`;
 }
 
 // With access keys, an admin key can look at one tenant at a time (a tenant's key sees only its own).
@@ -316,8 +336,8 @@ function el(name, attrs, text) {
 }
 
 // A frame for a time chart: sets the viewBox to the pixel size, returns scales and the plot box.
-function frame(svg, series, yMax, yLabel) {
-  const w = Math.max(svg.clientWidth, 300), h = 220, m = { l: 56, r: 14, t: 12, b: 24 };
+function frame(svg, series, yMax, yLabel, rightLabel) {
+  const w = Math.max(svg.clientWidth, 300), h = 220, m = { l: 56, r: rightLabel ? 56 : 14, t: 12, b: 24 };
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
   svg.replaceChildren();
   const t0 = series[0].t, t1 = Math.max(series[series.length - 1].t, t0 + 1);
@@ -326,6 +346,7 @@ function frame(svg, series, yMax, yLabel) {
   for (const f of [0, 0.5, 1]) {
     svg.append(el("line", { class: "grid", x1: m.l, x2: w - m.r, y1: y(yMax * f), y2: y(yMax * f) }));
     svg.append(el("text", { x: m.l - 6, y: y(yMax * f) + 4, "text-anchor": "end" }, yLabel(yMax * f)));
+    if (rightLabel) svg.append(el("text", { class: "right-axis", x: w - m.r + 6, y: y(yMax * f) + 4 }, rightLabel(f)));
   }
   svg.append(el("text", { x: m.l, y: h - 6 }, clock(t0)));
   svg.append(el("text", { x: w - m.r, y: h - 6, "text-anchor": "end" }, clock(t1)));
@@ -341,16 +362,18 @@ function notEnough(svg, series) {
 // Bars: hits and misses per interval; line: the hit rate so far.
 function drawRate(svg, series) {
   if (notEnough(svg, series)) return;
-  const f = frame(svg, series, 1, (v) => Math.round(v * 100) + " %");
   let most = 1;
   for (let i = 1; i < series.length; i++) {
     most = Math.max(most, series[i].hits - series[i - 1].hits + series[i].misses - series[i - 1].misses);
   }
+  // Bars are counts, not a share: they get their own axis, on the right, in requests per interval.
+  most = niceCeil(most);
+  const f = frame(svg, series, 1, (v) => Math.round(v * 100) + " %", (frac) => fmt.format(Math.round(most * frac)));
   for (let i = 1; i < series.length; i++) {
     const hits = Math.max(0, series[i].hits - series[i - 1].hits);
     const misses = Math.max(0, series[i].misses - series[i - 1].misses);
     const x0 = f.x(series[i - 1].t) + 1, width = Math.max(1, f.x(series[i].t) - x0 - 1);
-    const hh = (f.y(0) - f.y(1)) * hits / most * 0.9, mh = (f.y(0) - f.y(1)) * misses / most * 0.9;
+    const hh = (f.y(0) - f.y(1)) * hits / most, mh = (f.y(0) - f.y(1)) * misses / most;
     svg.append(el("rect", { class: "bar-miss", x: x0, width, y: f.y(0) - mh, height: mh }));
     svg.append(el("rect", { class: "bar-hit", x: x0, width, y: f.y(0) - mh - hh, height: hh }));
   }
@@ -358,7 +381,13 @@ function drawRate(svg, series) {
     .map((p) => `${f.x(p.t).toFixed(1)},${f.y(p.hits / (p.hits + p.misses)).toFixed(1)}`);
   if (points.length) svg.append(el("polyline", { class: "rate", points: points.join(" ") }));
   svg.append(el("text", { x: f.w - f.m.r, y: 14, "text-anchor": "end" },
-                "line: hit rate so far · bars: hits (green) and misses (orange) per interval"));
+                "line: hit rate so far (left axis) · bars: hits (green) and misses (orange) per interval (right axis)"));
+}
+
+// The next 1, 2 or 5 times a power of ten: an axis that ends on a round number of requests.
+function niceCeil(n) {
+  const p = Math.pow(10, Math.floor(Math.log10(n)));
+  return [1, 2, 5, 10].map((k) => k * p).find((v) => v >= n);
 }
 
 // Area: tokens saved so far; the label gives the money saved.
@@ -372,7 +401,7 @@ function drawSaved(svg, series) {
     points: `${f.x(series[0].t)},${f.y(0)} ${line.join(" ")} ${f.x(last.t)},${f.y(0)}` }));
   svg.append(el("polyline", { class: "tokens", points: line.join(" ") }));
   svg.append(el("text", { x: f.w - f.m.r, y: 14, "text-anchor": "end" },
-                `${fmt.format(last.tokens_saved)} tokens · ${dollars(last.usd_saved)} saved`));
+                `${fmt.format(last.tokens_saved)} tokens` + (last.usd_saved > 0 ? ` · ${dollars(last.usd_saved)} saved` : " saved")));
 }
 
 setInterval(() => { if (!document.hidden) loadStats(); }, 3000);
