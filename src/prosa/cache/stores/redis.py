@@ -329,7 +329,7 @@ class RedisStore(Store):
             members = self._client.zrevrange(self._created, 0, _SIZE_SAMPLE - 1)
             pipe = self._client.pipeline(transaction=False)
             for member in members:
-                pipe.strlen(self._entry + member.decode())
+                pipe.strlen(self.entry_name(member.decode()))
             sample = sum(int(n) for n in pipe.execute()) if members else 0
             size = sample if entries <= len(members) else round(sample / len(members) * entries)
             return {
