@@ -138,7 +138,9 @@ def cpu_per_request(pid: int, run: Callable[[], dict[str, float]]) -> tuple[dict
     to other load on the machine: time spent waiting for a core is not counted)."""
     before = cpu_seconds(pid)
     result = run()
-    return result, (cpu_seconds(pid) - before) / result["requests"] * 1e6
+    return result, (cpu_seconds(pid) - before) / max(
+        result["requests"], 1
+    ) * 1e6  # 0: wrk got nothing through
 
 
 def _ms(text: str) -> float:
@@ -349,7 +351,7 @@ def tenant_cost(args: argparse.Namespace, env: dict[str, str], home: str, upstre
     port = free_port()
     keyed = start(
         [sys.executable, "-m", "prosa.cli.main", "serve", "--port", str(port), "--workers", str(args.workers),
-         "--upstream", upstream, "--keys", str(keys_file)],
+         "--upstream", upstream, "--keys", str(keys_file), "--no-access-log"],
         env, f"http://127.0.0.1:{port}/healthz",
     )  # fmt: skip
     try:
@@ -415,7 +417,7 @@ def in_process_cost(
     body = json.dumps(QUESTION).encode()
 
     def app(keys: bool):  # type: ignore[no-untyped-def]
-        return create_app(GatewayConfig(upstream=upstream, cache=f"{home}/in-process.db",
+        return create_app(GatewayConfig(upstream=upstream, cache=f"{home}/in-process.db", access_log=False,
                                         keys_file=keys_file if keys else None))  # fmt: skip
 
     async def run(front, keys: bool, count: int) -> float:  # type: ignore[no-untyped-def]

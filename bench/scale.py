@@ -116,7 +116,7 @@ class Shape:
             log = open(Path(env["PROSA_CACHE_DIR"]).parent / f"serve-{port}.log", "wb")  # noqa: SIM115
             proc = subprocess.Popen(
                 [sys.executable, "-m", "prosa.cli.main", "serve", "--port", str(port), "--workers", str(workers),
-                 "--upstream", upstream, "--cache", cache],
+                 "--upstream", upstream, "--cache", cache, "--no-access-log"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
             log.close()

@@ -1,8 +1,10 @@
 """The async side of any store, for code on an event loop (the gateway, AsyncClient).
 
-A store with its own asyncio client (Redis) gives its ``async_side()``; any other store's blocking
-calls run in a worker thread, so the loop never waits on a disk or a lock. The memory store's calls
-are a dict lookup under a lock held for microseconds: they run inline.
+A store with its own asyncio client (Redis) gives its ``async_side()``; any other store's writes and
+locks run in a worker thread, so the loop never waits on a disk or a lock. Reads run inline where
+they cannot wait: the memory store's are a dict lookup under a lock held for microseconds, and
+SQLite's, in WAL mode, never wait for a writer (a point read is ~5 us; a thread hop costs ~10 times
+that, a third of the gateway's cached-hit throughput when measured).
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ class ThreadSide:
 
     def __init__(self, store: Store) -> None:
         from .memory import MemoryStore
+        from .sqlite import SQLiteStore
 
         self.store = store
         self.inline = isinstance(store, MemoryStore)
+        self.inline_reads = self.inline or isinstance(store, SQLiteStore)
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         if self.inline:
@@ -49,6 +53,8 @@ class ThreadSide:
         return await asyncio.to_thread(fn, *args)
 
     async def get(self, key: str) -> bytes | None:
+        if self.inline_reads:
+            return self.store.get(key)
         return await self._run(self.store.get, key)  # type: ignore[no-any-return]
 
     async def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
