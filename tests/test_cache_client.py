@@ -296,3 +296,23 @@ def test_paced_replay_keeps_the_original_rhythm(scripted_upstream):
     assert elapsed_ms >= paced[-1].offset_ms > paced[0].offset_ms
     instant = list(client.chat("paced", model="drip", stream=True))
     assert [c.text for c in instant] == [c.text for c in live]
+
+
+def test_two_memory_caches_never_share_an_answer_in_flight(scripted_upstream):
+    """Each cache stores its own answer, even when the same question is in flight for both at once."""
+    import threading
+
+    first, second = scripted(scripted_upstream, MemoryStore()), scripted(scripted_upstream, MemoryStore())
+    barrier = threading.Barrier(2)
+
+    def ask(client):
+        barrier.wait()
+        client.chat("same question, two caches", model="drip")
+
+    threads = [threading.Thread(target=ask, args=(c,)) for c in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for client in (first, second):
+        assert client.chat("same question, two caches", model="drip").cached is True

@@ -234,7 +234,7 @@ class _Base:
             flight = make(None)
             flight.join()
             return flight, True
-        return shared_flight((cache.url, call.key), make)
+        return shared_flight((cache.store.place, call.key), make)
 
     def cached_reply(self, call: Call, hit: Hit) -> Reply:
         """A whole answer straight from an entry: the hot path of a non-streaming hit makes no chunks."""

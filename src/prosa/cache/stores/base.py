@@ -45,6 +45,12 @@ class Store(ABC):
     #: Where the store lives, for messages and ``prosa cache stats``: "memory", "sqlite:///abs/x.db".
     url: str
 
+    @property
+    def place(self) -> str:
+        """What identifies the data behind the store, for sharing in-flight answers: two stores on one
+        file or server share them; every memory store is a place of its own."""
+        return self.url
+
     @abstractmethod
     def get(self, key: str) -> bytes | None:
         """Return the value stored under ``key``, or None when it is missing or expired."""

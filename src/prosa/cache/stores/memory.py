@@ -26,6 +26,10 @@ class MemoryStore(Store):
 
     url = "memory"
 
+    @property
+    def place(self) -> str:
+        return f"memory@{id(self)}"  # two memory stores hold different answers: never one flight
+
     def __init__(
         self,
         max_entries: int | None = 10_000,
