@@ -25,18 +25,14 @@ from tests.e2e.fidelity_support import (
     sse,
     without_renewed,
 )
-from tests.servers.gateway_proc import Gateway, start_gateway
+from tests.servers.gateway_proc import Gateway, over_scripted
 
 RECORDINGS = ["text", "include_usage", "tool_calls", "refusal", "logprobs", "n2", "reasoning", "surrogate"]
 
 
 @pytest.fixture(scope="module")
 def gw(scripted_upstream, tmp_path_factory) -> Gateway:
-    home = tmp_path_factory.mktemp("gw-fidelity")
-    gateway = start_gateway(
-        home, "--upstream", scripted_upstream.base_url, env={"OPENAI_API_KEY": "k"},
-        config="[openai]\nmax_retries = 0\n",
-    )  # fmt: skip
+    gateway = over_scripted(tmp_path_factory.mktemp("gw-fidelity"), scripted_upstream)
     yield gateway
     gateway.stop()
 

@@ -16,7 +16,7 @@ import pytest
 from openai.types.chat import completion_create_params
 
 from prosa.params import UNKEYED
-from tests.servers.gateway_proc import Gateway, start_gateway
+from tests.servers.gateway_proc import Gateway, over_scripted
 from tests.support import get_json
 
 # A valid value for the fields whose type is a structure, or whose derived value would not do
@@ -107,11 +107,7 @@ def every_field() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def gw(scripted_upstream, tmp_path_factory) -> Gateway:
-    home = tmp_path_factory.mktemp("gw-forward")
-    gateway = start_gateway(
-        home, "--upstream", scripted_upstream.base_url, env={"OPENAI_API_KEY": "k"},
-        config="[openai]\nmax_retries = 0\n",
-    )  # fmt: skip
+    gateway = over_scripted(tmp_path_factory.mktemp("gw-forward"), scripted_upstream)
     yield gateway
     gateway.stop()
 

@@ -13,7 +13,7 @@ import pytest
 
 from prosa import Client
 from prosa.errors import InvalidRequest, ProsaError
-from tests.servers.gateway_proc import Gateway, start_gateway
+from tests.servers.gateway_proc import Gateway, over_scripted, start_gateway
 from tests.support import get_json
 
 TOOL = {
@@ -24,11 +24,7 @@ TOOL = {
 
 @pytest.fixture(scope="module")
 def gw(scripted_upstream, tmp_path_factory) -> Gateway:
-    home = tmp_path_factory.mktemp("gw-never500")
-    gateway = start_gateway(
-        home, "--upstream", scripted_upstream.base_url, env={"OPENAI_API_KEY": "k"},
-        config="[openai]\nmax_retries = 0\n",
-    )  # fmt: skip
+    gateway = over_scripted(tmp_path_factory.mktemp("gw-never500"), scripted_upstream)
     yield gateway
     gateway.stop()
 

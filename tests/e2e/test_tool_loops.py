@@ -14,7 +14,7 @@ import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
 from prosa import Client
-from tests.servers.gateway_proc import Gateway, start_gateway
+from tests.servers.gateway_proc import Gateway, over_scripted
 from tests.support import get_json
 
 TOOLS = [
@@ -35,11 +35,7 @@ TOOLS = [
 
 @pytest.fixture(scope="module")
 def gw(scripted_upstream, tmp_path_factory) -> Gateway:
-    home = tmp_path_factory.mktemp("gw-tools")
-    gateway = start_gateway(
-        home, "--upstream", scripted_upstream.base_url, env={"OPENAI_API_KEY": "k"},
-        config="[openai]\nmax_retries = 0\n",
-    )  # fmt: skip
+    gateway = over_scripted(tmp_path_factory.mktemp("gw-tools"), scripted_upstream)
     yield gateway
     gateway.stop()
 

@@ -28,7 +28,7 @@ from ...cache.stores import Store
 from ...client import AsyncClient, Client
 from ...config import Settings, load_settings
 from ...errors import InvalidRequest
-from ...reply import Reply
+from ...reply import Chunk, Reply
 from ...stream import AsyncChatStream
 from . import convert
 from . import tools as _tools
@@ -206,11 +206,7 @@ class ChatProsa(BaseChatModel):
         with client.chat(convert.to_prosa(messages), stream=True, **options) as stream:
             last: dict[str, Any] | None = None  # the finishing chunk, held back until the Reply exists
             for piece in stream:
-                if piece.finish_reason is not None:
-                    out = None if last is None else convert.chunk(last)
-                    last = piece.data
-                else:
-                    out = convert.chunk(piece.data)
+                out, last = _hold_finish(piece, last)
                 if out is not None:
                     if run_manager:
                         run_manager.on_llm_new_token(out.text, chunk=out)
@@ -234,11 +230,7 @@ class ChatProsa(BaseChatModel):
         async with stream:
             last: dict[str, Any] | None = None
             async for piece in stream:
-                if piece.finish_reason is not None:
-                    out = None if last is None else convert.chunk(last)
-                    last = piece.data
-                else:
-                    out = convert.chunk(piece.data)
+                out, last = _hold_finish(piece, last)
                 if out is not None:
                     if run_manager:
                         await run_manager.on_llm_new_token(out.text, chunk=out)
@@ -293,3 +285,13 @@ class ChatProsa(BaseChatModel):
         if streaming and options.get("n") not in (None, 1):
             raise InvalidRequest("ChatProsa streams one choice; use invoke() for n > 1", "n")
         return options
+
+
+def _hold_finish(
+    piece: Chunk, last: dict[str, Any] | None
+) -> tuple[ChatGenerationChunk | None, dict[str, Any] | None]:
+    """The LangChain chunk to send for ``piece``, and the finishing chunk held back until the stream's
+    Reply exists (it carries the usage and metadata): shared by _stream and _astream."""
+    if piece.finish_reason is not None:
+        return (None if last is None else convert.chunk(last)), piece.data
+    return convert.chunk(piece.data), last
