@@ -83,25 +83,9 @@ def upstream_app(delay: float):  # type: ignore[no-untyped-def]
 
 def wrk_mix(url: str, seconds: int, connections: int) -> dict[str, float]:
     """The 90/10 mix through wrk: the body comes from the Lua script."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(MIX_LUA)
-        script = f.name
-    try:
-        done = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
-            capture_output=True, text=True, timeout=seconds + 30, check=True,
-        )  # fmt: skip
-    finally:
-        os.unlink(script)
-    import re
+    from gateway import run_wrk
 
-    from gateway import _ms
-
-    out = done.stdout
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p99": _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
-    }
+    return run_wrk(url, MIX_LUA, seconds, connections)
 
 
 class Shape:
