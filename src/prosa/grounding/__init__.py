@@ -32,7 +32,7 @@ _WHERE = {
     "PieceIndex": "retrieval",
     "match_query": "retrieval",
     "FileSource": "sources",
-    "Source": "sources",
+    "Source": "source_base",
     "TextSource": "sources",
     "SQLiteSource": "sqlite_source",
 }

@@ -19,7 +19,8 @@ from ..request import LOCAL_MODEL_NAMES, ChatRequest, Message, PromptInput
 from .personas import apply_persona, resolve_persona
 from .readers import Piece
 from .retrieval import Hit, PieceIndex, query_words
-from .sources import Source, as_sources
+from .source_base import Source
+from .sources import as_sources
 from .tokens import PER_MESSAGE, ByteBound, Tokenizer, context_window, tokenizer_for
 
 log = logging.getLogger("prosa.grounding")

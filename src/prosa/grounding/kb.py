@@ -21,7 +21,8 @@ from .._record import Record
 from ..errors import ConfigError, InvalidRequest
 from .paths import check_name, kb_dir
 from .retrieval import MAX_HITS, Hit, create_fts, query_words, search
-from .sources import KINDS, Source, detect_kind, open_source
+from .source_base import KINDS, Source, detect_kind
+from .sources import open_source
 
 SCHEMA = 1
 BATCH = 2000

@@ -1,7 +1,8 @@
 """Data sources: files, SQLite tables and queries, and plain text, read as labelled pieces.
 
 Every source streams its pieces (nothing holds a whole table in memory, except a ``.json`` document,
-which must be parsed whole) and turns bad input into one clear :class:`InvalidRequest` line.
+which must be parsed whole) and turns bad input into one clear :class:`InvalidRequest` line. The base
+class and the file checks are in source_base.py, the SQLite source in sqlite_source.py.
 """
 
 from __future__ import annotations
@@ -14,44 +15,8 @@ from typing import Any
 
 from ..errors import InvalidRequest
 from .readers import Piece, read_json, read_jsonl, read_pdf, read_table, read_text
-
-KINDS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".json": "json",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".md": "md",
-    ".markdown": "md",
-    ".txt": "txt",
-    ".text": "txt",
-    ".pdf": "pdf",
-    ".db": "sqlite",
-    ".sqlite": "sqlite",
-    ".sqlite3": "sqlite",
-    ".db3": "sqlite",
-}
-SUPPORTED = "csv, tsv, json, jsonl, md, txt, pdf and SQLite (.db, .sqlite)"
-SQLITE_MAGIC = b"SQLite format 3\x00"
-PDF_MAGIC = b"%PDF-"
-
-
-class Source:
-    """Something that yields labelled pieces. ``headers`` maps a group to its header line (table columns)."""
-
-    name: str
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.headers: dict[str, str] = {}
-
-    def pieces(self) -> Iterator[Piece]:
-        raise NotImplementedError
-
-    def progress(self) -> tuple[int, int]:
-        """(done, total) in this source's own unit (bytes, pages); (0, 0) when unknown."""
-        return (0, 0)
+from .source_base import PDF_MAGIC, Source, check_file, detect_kind, sniff
+from .sqlite_source import SQLiteSource
 
 
 class TextSource(Source):
@@ -65,25 +30,6 @@ class TextSource(Source):
 
     def pieces(self) -> Iterator[Piece]:
         return read_text(self.name, self.text.splitlines())
-
-
-def sniff(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(8192)
-
-
-def detect_kind(path: Path) -> str:
-    """The kind of a data file, from its extension (or its first bytes when it has none)."""
-    kind = KINDS.get(path.suffix.lower())
-    if kind is None:
-        head = sniff(path)
-        if head.startswith(SQLITE_MAGIC):
-            return "sqlite"
-        if head.startswith(PDF_MAGIC):
-            return "pdf"
-        shown = path.suffix or "(no extension)"
-        raise InvalidRequest(f"{path}: unsupported data type {shown}; supported: {SUPPORTED}")
-    return kind
 
 
 class FileSource(Source):
@@ -148,20 +94,6 @@ class FileSource(Source):
                 text.detach()
 
 
-def check_file(path: str | os.PathLike[str]) -> Path:
-    """A readable, non-empty regular file, or one clear error."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise InvalidRequest(f"data file {p} does not exist")
-    if p.is_dir():
-        raise InvalidRequest(f"{p} is a directory; pass the files in it (or add it to a knowledge base)")
-    if not os.access(p, os.R_OK):
-        raise InvalidRequest(f"data file {p} is not readable (permission denied)")
-    if p.stat().st_size == 0:
-        raise InvalidRequest(f"data file {p} is empty")
-    return p
-
-
 def open_source(
     item: Any, tables: Sequence[str] = (), sql: Sequence[str] = (), name: str | None = None
 ) -> Source:
@@ -174,8 +106,6 @@ def open_source(
         )
     path = check_file(item)
     if detect_kind(path) == "sqlite":
-        from .sqlite_source import SQLiteSource
-
         return SQLiteSource(path, tables=tables, queries=sql, name=name)
     return FileSource(path, name=name)
 
@@ -199,6 +129,6 @@ def as_sources(data: Any, tables: Sequence[str] = (), sql: Sequence[str] = ()) -
             base = Path(item).name
             name = base if names.count(base) == 1 else str(item)
         out.append(open_source(item, tables, sql, name))
-    if (tables or sql) and not any(type(s).__name__ == "SQLiteSource" for s in out):
+    if (tables or sql) and not any(isinstance(s, SQLiteSource) for s in out):
         raise InvalidRequest("--table and --sql need a SQLite database among the data (--data shop.db)")
     return out

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import InvalidRequest
 from .readers import Piece, clip, join_fields
-from .sources import SQLITE_MAGIC, Source, check_file, sniff
+from .source_base import SQLITE_MAGIC, Source, check_file, sniff
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
