@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import lazy_exports
+
 if TYPE_CHECKING:
     from .integrations.langchain import (
         ChatProsa,
@@ -26,14 +28,13 @@ if TYPE_CHECKING:
 __all__ = ["ChatProsa", "InMemoryCache", "ProsaEmbeddings", "RedisCache", "SQLiteCache", "StoreCache"]
 
 
-def __getattr__(name: str) -> Any:
-    # Resolved on first use, so importing the caches does not import the chat model's machinery.
-    if name not in __all__:
-        raise AttributeError(f"module 'prosa.langchain' has no attribute {name!r}")
-    try:
-        from .integrations import langchain
+# Resolved on first use, so importing the caches does not import the chat model's machinery.
+_export, __dir__ = lazy_exports(__name__, dict.fromkeys(__all__, ".integrations.langchain"))
 
-        return getattr(langchain, name)
+
+def __getattr__(name: str) -> Any:
+    try:
+        return _export(name)
     except ModuleNotFoundError as e:
         if not (e.name or "").startswith("langchain"):
             raise
@@ -43,7 +44,3 @@ def __getattr__(name: str) -> Any:
             "pip install 'prosa[langchain]'",
             name=e.name,
         ) from None
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)

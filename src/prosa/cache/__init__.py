@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from .._lazy import lazy_exports
 
-__all__ = ["Entry", "MemoryStore", "ResponseCache", "SQLiteStore", "Store", "cache_key", "open_store"]
+# Lazy, so importing one part of the cache does not import every store.
+_WHERE = {
+    "Entry": "entry",
+    "MemoryStore": "stores",
+    "ResponseCache": "cache",
+    "SQLiteStore": "stores",
+    "Store": "stores",
+    "cache_key": "key",
+    "open_store": "cache",
+}
 
+__all__ = sorted(_WHERE)
 
-def __getattr__(name: str) -> Any:
-    # Lazy, so importing one part of the cache does not import every store.
-    if name in ("ResponseCache", "open_store"):
-        from . import cache
-
-        return getattr(cache, name)
-    if name == "Entry":
-        from .entry import Entry
-
-        return Entry
-    if name == "cache_key":
-        from .key import cache_key
-
-        return cache_key
-    if name in ("MemoryStore", "SQLiteStore", "Store"):
-        from . import stores
-
-        return getattr(stores, name)
-    raise AttributeError(f"module 'prosa.cache' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

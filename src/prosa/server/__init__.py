@@ -5,18 +5,10 @@ The web stack (starlette, uvicorn) is imported only here, never by the library o
 
 from __future__ import annotations
 
-from typing import Any
+from .._lazy import lazy_exports
+
+_WHERE = {"GatewayConfig": "config", "create_app": "app"}
 
 __all__ = ["GatewayConfig", "create_app"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "create_app":
-        from .app import create_app
-
-        return create_app
-    if name == "GatewayConfig":
-        from .config import GatewayConfig
-
-        return GatewayConfig
-    raise AttributeError(f"module 'prosa.server' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
