@@ -25,6 +25,11 @@ ALLOW_HEADERS = b"authorization, content-type, cache-control, x-prosa-key, x-pro
 EXPOSE_HEADERS = b"x-prosa-cache, x-prosa-similarity, age, retry-after"
 
 
+# Each header the gateway reads, and its place in RequestHeaders.__slots__.
+_HEADER_SLOT = {name: i for i, name in enumerate((b"host", b"origin", b"authorization", b"x-prosa-key",
+                b"content-type", b"content-length", b"cache-control", b"x-prosa-ttl", b"x-prosa-namespace"))}  # fmt: skip
+
+
 class RequestHeaders:
     """The request headers the gateway acts on, read in one pass (values as sent, bytes)."""
 
@@ -32,30 +37,14 @@ class RequestHeaders:
                  "cache_control", "ttl", "namespace")  # fmt: skip
 
     def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
-        host = origin = auth = key = ctype = length = cc = ttl = ns = None
-        for name, value in headers:
-            if name == b"host":
-                host = value
-            elif name == b"authorization":
-                auth = value
-            elif name == b"content-type":
-                ctype = value
-            elif name == b"content-length":
-                length = value
-            elif name == b"origin":
-                origin = value
-            elif name == b"cache-control":
-                cc = value
-            elif name[:8] == b"x-prosa-":
-                if name == b"x-prosa-key":
-                    key = value
-                elif name == b"x-prosa-ttl":
-                    ttl = value
-                elif name == b"x-prosa-namespace":
-                    ns = value
-        self.host, self.origin, self.authorization, self.prosa_key = host, origin, auth, key
-        self.content_type, self.content_length, self.cache_control = ctype, length, cc
-        self.ttl, self.namespace = ttl, ns
+        values: list[bytes | None] = [None] * 9
+        where = _HEADER_SLOT.get
+        for name, value in headers:  # one dict look-up per header (ASGI names are lower-case)
+            i = where(name)
+            if i is not None:
+                values[i] = value
+        (self.host, self.origin, self.authorization, self.prosa_key, self.content_type, self.content_length,
+         self.cache_control, self.ttl, self.namespace) = values  # fmt: skip
 
     def bearer(self) -> bytes | None:
         value = self.authorization
