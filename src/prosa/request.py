@@ -95,26 +95,6 @@ class ChatRequest(Record):
         return None if value is None else (value,) if isinstance(value, str) else tuple(value)
 
     @property
-    def seed(self) -> int | None:
-        return self.params.get("seed")
-
-    @property
-    def top_p(self) -> float | None:
-        return self.params.get("top_p")
-
-    @property
-    def presence_penalty(self) -> float | None:
-        return self.params.get("presence_penalty")
-
-    @property
-    def frequency_penalty(self) -> float | None:
-        return self.params.get("frequency_penalty")
-
-    @property
-    def response_format(self) -> dict[str, Any] | None:
-        return self.params.get("response_format")
-
-    @property
     def deterministic(self) -> bool:
         """True when the same request should give the same answer (temperature 0, or a seed)."""
         params = self.params

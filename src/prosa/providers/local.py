@@ -333,25 +333,24 @@ def _load(llama_cpp: Any, path: Path, n_ctx: int) -> Any:
     )
 
 
+# Request fields llama.cpp takes under the same name and in the same form (ChatRequest validated them).
+_SAMPLING = ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty")
+
+
 def _sampling(request: ChatRequest) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"repeat_penalty": REPEAT_PENALTY}
-    if request.temperature is not None:
-        kwargs["temperature"] = request.temperature
-    if request.max_tokens is not None:
+    for name in _SAMPLING:
+        value = request.get(name)
+        if value is not None:
+            kwargs[name] = value
+    if request.max_tokens is not None:  # either of its two names
         kwargs["max_tokens"] = request.max_tokens
-    if request.top_p is not None:
-        kwargs["top_p"] = request.top_p
     if request.stop is not None:
         # A stop string with a lone surrogate can never match the model's (valid UTF-8) text: leave it out.
         kwargs["stop"] = [s for s in request.stop if s.isascii() or _encodable(s)]
-    if request.seed is not None:
-        kwargs["seed"] = request.seed
-    if request.presence_penalty is not None:
-        kwargs["presence_penalty"] = request.presence_penalty
-    if request.frequency_penalty is not None:
-        kwargs["frequency_penalty"] = request.frequency_penalty
-    if request.response_format is not None:
-        kwargs["response_format"] = dict(request.response_format)
+    response_format = request.get("response_format")
+    if response_format is not None:
+        kwargs["response_format"] = dict(response_format)
     return kwargs
 
 
