@@ -89,14 +89,10 @@ class OpenAIProvider:
             # event comes back as the plain JSON the upstream sent (cast_to=object).
             client = self.client()
             events = client.post(
-                "/chat/completions", **_payload(client, _body(request)), cast_to=object, stream=True,
-                stream_cls=openai.Stream[object],
-            )  # fmt: skip
+                "/chat/completions", **streamed(client, _body(request), openai.Stream[object])
+            )
             with events:
-                for event in events:
-                    chunk = decoder.feed(event)
-                    if chunk is not None:
-                        yield chunk
+                yield from map(decoder.feed, events)
             decoder.end()
         except Exception as e:  # noqa: BLE001
             raise self.error(e, decoder.started) from None
@@ -108,14 +104,11 @@ class OpenAIProvider:
 
             client = self.aclient()
             events = await client.post(
-                "/chat/completions", **_payload(client, _body(request)), cast_to=object, stream=True,
-                stream_cls=openai.AsyncStream[object],
-            )  # fmt: skip
+                "/chat/completions", **streamed(client, _body(request), openai.AsyncStream[object])
+            )
             async with events:
                 async for event in events:
-                    chunk = decoder.feed(event)
-                    if chunk is not None:
-                        yield chunk
+                    yield decoder.feed(event)
             decoder.end()
         except Exception as e:  # noqa: BLE001
             raise self.error(e, decoder.started) from None
@@ -207,14 +200,16 @@ def _body(request: ChatRequest) -> bytes:
         return json.dumps(body, separators=(",", ":")).encode()
 
 
-def _payload(client: Any, content: bytes) -> dict[str, bytes]:
-    """An encoded body as the SDK takes raw bytes: ``content`` in newer releases, ``body`` before."""
+def streamed(client: Any, content: bytes, stream_cls: Any) -> dict[str, Any]:
+    """``client.post``'s arguments for a stream of events from an encoded body: the body as raw bytes
+    (``content`` in newer SDK releases, ``body`` before), each event the plain JSON it was."""
     takes_content = getattr(client, "_prosa_content", None)
     if takes_content is None:
         import inspect
 
         takes_content = client._prosa_content = "content" in inspect.signature(client.post).parameters
-    return {"content" if takes_content else "body": content}
+    body = "content" if takes_content else "body"
+    return {body: content, "cast_to": object, "stream": True, "stream_cls": stream_cls}
 
 
 class _Decoder:
@@ -230,7 +225,7 @@ class _Decoder:
         self.done: set[int] = set()
         self.started = False
 
-    def feed(self, event: Any) -> Chunk | None:
+    def feed(self, event: Any) -> Chunk:
         self.started = True
         if not isinstance(event, dict):
             raise UpstreamError(

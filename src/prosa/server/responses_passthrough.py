@@ -22,8 +22,8 @@ from ..cache.entry import Entry
 from ..errors import StreamInterrupted, UpstreamError
 from ..reply import Chunk
 from ..request import KEY_VERSION
+from .answers import JSON, SSE, Fixed
 from .errors import to_http
-from .gateway import JSON, SSE, Fixed
 from .openai_json import dumps_ascii as _dumps
 
 if TYPE_CHECKING:
@@ -125,16 +125,13 @@ async def create(
 async def _events(provider: Any, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     import openai
 
-    from ..providers.openai import _payload
+    from ..providers.openai import streamed
 
     started = False
     try:
         client = provider.aclient()
         content = json.dumps(body, separators=(",", ":")).encode()
-        events = await client.post(
-            "/responses", **_payload(client, content), cast_to=object, stream=True,
-            stream_cls=openai.AsyncStream[object],
-        )  # fmt: skip
+        events = await client.post("/responses", **streamed(client, content, openai.AsyncStream[object]))
         async with events:
             async for event in events:
                 started = True
