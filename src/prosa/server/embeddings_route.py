@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..embeddings.request import LOCAL_EMBED_NAMES
 from ..errors import InvalidRequest
+from .answers import JSON, Fixed
 from .endpoint import json_object
 from .errors import to_http
-from .gateway import JSON, Fixed
 from .openai_json import dumps_ascii as _dumps
 from .security import RequestHeaders
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 async def embeddings(gateway: Gateway, request: Request) -> Fixed:
     try:
         tenant = request.scope["prosa.tenant"]
-        tag, client, scope = gateway.admit(RequestHeaders(request.scope["headers"]), tenant)
+        tag, client, scope = gateway.admission.admit(RequestHeaders(request.scope["headers"]), tenant)
         data = await json_object(request, gateway.config.max_body)
         if "input" not in data:
             raise InvalidRequest("input is required: a string or a list of strings", "input")
@@ -36,11 +36,11 @@ async def embeddings(gateway: Gateway, request: Request) -> Fixed:
         model = data.get("model")
         if not isinstance(model, str) or not model.strip():
             raise InvalidRequest("model is required, e.g. 'local' or 'text-embedding-3-small'", "model")
-        gateway.allow_model(tenant, model)
+        gateway.admission.allow_model(tenant, model)
         cache_control = (request.headers.get("cache-control") or "").lower()
         use_cache, refresh = "no-store" not in cache_control, "no-cache" in cache_control
         local = model.strip().lower() in LOCAL_EMBED_NAMES
-        unverified = gateway.forward_key and tag not in gateway._verified and not local
+        unverified = gateway.upstream.unverified(tag, local)
         # A caller's key the upstream never accepted must not read vectors others paid for.
         embed_request = client.embed_request(data["input"], model, params)
         # In the caller's scope (its tenant, and x-prosa-namespace): never another tenant's vectors.
@@ -49,7 +49,7 @@ async def embeddings(gateway: Gateway, request: Request) -> Fixed:
             scope=scope,
         )  # fmt: skip
         if unverified:
-            gateway._verify(tag)
+            gateway.upstream.verify(tag)
     except Exception as e:  # noqa: BLE001 - every failure is an OpenAI-shaped answer
         error = to_http(e, gateway.forward_key)
         return Fixed(error.status, [(b"content-type", JSON.encode())], error.body())

@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.types import Receive
 
 from ..errors import InvalidRequest
+from .answers import JSON, Answer, ClientGone, Fixed
 from .errors import HTTPError, to_http
-from .gateway import JSON, Answer, ClientGone, Fixed, Gateway
+from .gateway import Gateway
 from .security import RequestHeaders
 from .tenants import Tenant
 

@@ -20,10 +20,11 @@ from ..responses import store
 from ..responses.render import ResponseBuilder
 from ..responses.translate import input_messages, to_chat
 from . import responses_passthrough as passthrough
+from .answers import JSON, SSE, ClientGone, Fixed
 from .endpoint import json_object
 from .errors import HTTPError, to_http
-from .gateway import JSON, SSE, ClientGone, Fixed, _next
 from .openai_json import dumps_ascii as _dumps
+from .relay import next_chunk, until_disconnect
 from .security import RequestHeaders
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ async def create(gateway: Gateway, request: Request) -> Any:
     try:
         tenant = request.scope["prosa.tenant"]
         headers = RequestHeaders(request.scope["headers"])
-        tag, client, scope = gateway.admit(headers, tenant)
+        tag, client, scope = gateway.admission.admit(headers, tenant)
         body = await json_object(request, gateway.config.max_body)
         model = body.get("model")
         if not isinstance(model, str) or not model.strip():
@@ -54,8 +55,8 @@ async def create(gateway: Gateway, request: Request) -> Any:
         stream = body.get("stream", False)
         if not isinstance(stream, bool):
             raise InvalidRequest(f"stream must be true or false (got {stream!r})", "stream")
-        gateway.require_served(model)
-        gateway.allow_model(tenant, model)
+        gateway.admission.require_served(model)
+        gateway.admission.allow_model(tenant, model)
         directives = cache_control(headers.cache_control.decode("latin-1") if headers.cache_control else None)
         refresh, use_cache = directives.refresh, directives.use_cache
         if passthrough.passes_through(gateway, model):
@@ -99,11 +100,11 @@ async def create(gateway: Gateway, request: Request) -> Any:
         state = "miss" if call.key is not None else "bypass"
         chat = client.ask_model(call, refresh)
         if not stream:
-            records = await gateway._until_disconnect(_records(chat), request.receive)
+            records = await until_disconnect(_records(chat), request.receive, gateway.metrics)
             answer = _dumps(builder.whole(records)).encode()
             await asyncio.to_thread(finished)
             return Fixed(200, [(b"content-type", JSON.encode()), (b"x-prosa-cache", state.encode())], answer)
-        first = await gateway._until_disconnect(_next(chat), request.receive)
+        first = await until_disconnect(next_chunk(chat), request.receive, gateway.metrics)
     except ClientGone:
         return Fixed(499, [], b"")  # nobody is listening
     except Exception as e:  # noqa: BLE001 - every failure is an OpenAI-shaped answer
@@ -146,7 +147,7 @@ async def _relay(
 async def retrieve(gateway: Gateway, request: Request) -> Fixed:
     response_id = request.path_params["id"]
     try:
-        _, client, scope = gateway.admit(
+        _, client, scope = gateway.admission.admit(
             RequestHeaders(request.scope["headers"]), request.scope["prosa.tenant"]
         )
     except Exception as e:  # noqa: BLE001
