@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
 
 from .options import (
     cache_options,
@@ -15,6 +13,12 @@ from .options import (
     number,
     tenant_options,
 )
+
+# Not `from typing import ...`: importing typing costs milliseconds of `prosa --version`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only
+    from collections.abc import Callable
+    from typing import Any
 
 ASK_EXAMPLES = """examples:
   prosa ask "What is an LLM?"

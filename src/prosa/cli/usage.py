@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+
+TYPE_CHECKING = False  # not `from typing import ...`: typing costs milliseconds of `prosa --version`
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 class Parser(argparse.ArgumentParser):
