@@ -43,12 +43,8 @@ class Call(Record):
         save: bool,
         start: float,
     ) -> None:
-        self.request = request
-        self.provider = provider
-        self.model_name = model_name
-        self.key = key
-        self.save = save
-        self.start = start
+        self.request, self.provider, self.model_name = request, provider, model_name
+        self.key, self.save, self.start = key, save, start
 
 
 class _Base:

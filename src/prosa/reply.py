@@ -184,17 +184,10 @@ class Reply(Record):
         semantic_score: float | None = None,
         completion: dict[str, Any] | None = None,
     ) -> None:
-        self.text = text
-        self.model = model
-        self.provider = provider
-        self.finish_reason = finish_reason
+        self.text, self.model, self.provider, self.finish_reason = text, model, provider, finish_reason
         self.usage = usage if usage is not None else Usage()
-        self.cached = cached
-        self.latency_ms = latency_ms
-        self.chunks = chunks
-        self.key = key
-        self.similarity = similarity
-        self.semantic_score = semantic_score
+        self.cached, self.latency_ms, self.chunks, self.key = cached, latency_ms, chunks, key
+        self.similarity, self.semantic_score = similarity, semantic_score
         # Shared with the cache's decoded entry: the properties below hand out copies.
         self.completion = completion
 

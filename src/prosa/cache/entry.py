@@ -46,13 +46,8 @@ class Entry(Record):
         question: str = "",
         scope: str = "",
     ) -> None:
-        self.model = model
-        self.provider = provider
-        self.records = records
-        self.offsets = offsets
-        self.created = created
-        self.question = question
-        self.scope = scope
+        self.model, self.provider, self.records, self.offsets = model, provider, records, offsets
+        self.created, self.question, self.scope = created, question, scope
         self.completion: dict[str, Any] = assemble(records)
         self.memo: dict[Any, Any] = {}  # renderings of this entry kept by the doors (e.g. SSE frames)
         self._usage: Usage | None = None
@@ -86,15 +81,8 @@ class Entry(Record):
         return usage
 
     def encode(self) -> bytes:
-        doc = {
-            "v": FORMAT,
-            "model": self.model,
-            "provider": self.provider,
-            "k": self.records,
-            "o": self.offsets,
-            "c": self.created,
-            "q": self.question,
-        }
+        doc = {"v": FORMAT, "model": self.model, "provider": self.provider, "k": self.records,
+               "o": self.offsets, "c": self.created, "q": self.question}  # fmt: skip
         if self.scope:
             doc["s"] = self.scope
         try:
