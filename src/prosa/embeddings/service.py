@@ -14,9 +14,9 @@ import base64
 import json
 import struct
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._record import Record
 from ..errors import CacheError, InvalidRequest, ProsaError
 from .request import UPSTREAM_BATCH, EmbedRequest
 
@@ -32,18 +32,18 @@ _START = len(MAGIC) + _HEAD.size
 DEFAULT_OPENAI_EMBED_MODEL = "text-embedding-3-small"
 
 
-@dataclass(slots=True)
-class Embeddings:
+class Embeddings(Record):
     """The vectors of one request, in input order: ``blobs`` (each float32 little-endian bytes),
     ``array`` (an ``(n, dims)`` numpy array) or ``vectors`` (lists of floats); the model that made
     them, the token usage, and how many came from the cache."""
 
-    blobs: list[Any]
-    dims: int
-    model: str
-    prompt_tokens: int
-    cached: int
-    latency_ms: float
+    __slots__ = ("blobs", "dims", "model", "prompt_tokens", "cached", "latency_ms")
+
+    def __init__(
+        self, blobs: list[Any], dims: int, model: str, prompt_tokens: int, cached: int, latency_ms: float
+    ) -> None:
+        self.blobs, self.dims, self.model, self.prompt_tokens = blobs, dims, model, prompt_tokens
+        self.cached, self.latency_ms = cached, latency_ms
 
     @property
     def array(self) -> np.ndarray:

@@ -11,9 +11,9 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from .._record import Record
 from ..errors import InvalidRequest
 from ..request import LOCAL_MODEL_NAMES, ChatRequest, Message, PromptInput
 from .personas import apply_persona, resolve_persona
@@ -41,28 +41,44 @@ MAX_CANDIDATES = 20_000
 RELATIVE_FLOOR = 0.05
 
 
-@dataclass(slots=True)
-class Context:
+class Context(Record):
     """The data block for the system message, and what went into it."""
 
-    text: str
-    mode: str  # "all", "ranked" (best BM25 matches) or "leading" (nothing matched: the first pieces)
-    sent: int
-    total: int | None  # pieces in the given data; None when a knowledge base was searched
-    tokens: int
-    labels: list[str]
+    __slots__ = ("text", "mode", "sent", "total", "tokens", "labels")
+
+    def __init__(
+        self, text: str, mode: str, sent: int, total: int | None, tokens: int, labels: list[str]
+    ) -> None:
+        self.text = text
+        self.mode = (
+            mode  # "all", "ranked" (best BM25 matches) or "leading" (nothing matched: the first pieces)
+        )
+        self.sent = sent
+        self.total = total  # pieces in the given data; None when a knowledge base was searched
+        self.tokens = tokens
+        self.labels = labels
 
 
-@dataclass(slots=True)
-class Report:
+class Report(Record):
     """What grounding did to a request (shown by --dry-run and the debug log)."""
 
-    model: str
-    persona: str | None = None
-    tokenizer: str | None = None
-    window: int | None = None
-    budget: int | None = None
-    context: Context | None = None
+    __slots__ = ("model", "persona", "tokenizer", "window", "budget", "context")
+
+    def __init__(
+        self,
+        model: str,
+        persona: str | None = None,
+        tokenizer: str | None = None,
+        window: int | None = None,
+        budget: int | None = None,
+        context: Context | None = None,
+    ) -> None:
+        self.model = model
+        self.persona = persona
+        self.tokenizer = tokenizer
+        self.window = window
+        self.budget = budget
+        self.context = context
 
     def summary(self) -> str:
         ctx = self.context

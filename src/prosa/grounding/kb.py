@@ -14,10 +14,10 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._record import Record
 from ..errors import ConfigError, InvalidRequest
 from .paths import check_name, kb_dir
 from .retrieval import MAX_HITS, Hit, create_fts, query_words, search
@@ -31,15 +31,15 @@ BATCH = 2000
 Progress = Callable[[str, int, int, int], None]
 
 
-@dataclass(slots=True)
-class AddResult:
-    """What ``KnowledgeBase.add`` did: the files added, replaced and left as they were, and the totals."""
+class AddResult(Record):
+    __slots__ = ("added", "replaced", "unchanged", "pieces", "bytes")
 
-    added: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    pieces: int = 0
-    bytes: int = 0
+    def __init__(self) -> None:
+        self.added: list[str] = []
+        self.replaced: list[str] = []
+        self.unchanged: list[str] = []
+        self.pieces = 0
+        self.bytes = 0
 
 
 class KnowledgeBase:

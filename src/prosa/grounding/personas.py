@@ -18,10 +18,10 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .._record import Record
 from ..errors import ConfigError, InvalidRequest
 from ..request import ChatRequest
 from .paths import check_name, personas_dir
@@ -29,20 +29,31 @@ from .paths import check_name, personas_dir
 FIELDS = ("system", "description", "model", "temperature", "max_tokens")
 
 
-@dataclass(slots=True)
-class Persona:
+class Persona(Record):
     """A named system prompt and the defaults that go with it. ``builtin`` is True for the shipped ones."""
 
-    name: str
-    system: str
-    description: str = ""
-    model: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    builtin: bool = False
+    __slots__ = ("name", "system", "description", "model", "temperature", "max_tokens", "builtin")
+
+    def __init__(
+        self,
+        name: str,
+        system: str,
+        description: str = "",
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        builtin: bool = False,
+    ) -> None:
+        self.name = name
+        self.system = system
+        self.description = description
+        self.model = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.builtin = builtin
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.as_dict()
 
     def validate(self) -> Persona:
         """Raise InvalidRequest when a field is out of range (the same rules as every request)."""
