@@ -49,14 +49,11 @@ class Context(Record):
     def __init__(
         self, text: str, mode: str, sent: int, total: int | None, tokens: int, labels: list[str]
     ) -> None:
-        self.text = text
-        self.mode = (
-            mode  # "all", "ranked" (best BM25 matches) or "leading" (nothing matched: the first pieces)
-        )
+        self.text, self.tokens, self.labels = text, tokens, labels
+        # "all", "ranked" (best BM25 matches) or "leading" (nothing matched: the first pieces)
+        self.mode = mode
         self.sent = sent
         self.total = total  # pieces in the given data; None when a knowledge base was searched
-        self.tokens = tokens
-        self.labels = labels
 
 
 class Report(Record):
@@ -73,12 +70,8 @@ class Report(Record):
         budget: int | None = None,
         context: Context | None = None,
     ) -> None:
-        self.model = model
-        self.persona = persona
-        self.tokenizer = tokenizer
-        self.window = window
-        self.budget = budget
-        self.context = context
+        self.model, self.persona, self.context = model, persona, context
+        self.tokenizer, self.window, self.budget = tokenizer, window, budget
 
     def summary(self) -> str:
         ctx = self.context

@@ -44,13 +44,8 @@ class Persona(Record):
         max_tokens: int | None = None,
         builtin: bool = False,
     ) -> None:
-        self.name = name
-        self.system = system
-        self.description = description
-        self.model = model
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.builtin = builtin
+        self.name, self.system, self.description, self.builtin = name, system, description, builtin
+        self.model, self.temperature, self.max_tokens = model, temperature, max_tokens
 
     def to_dict(self) -> dict[str, Any]:
         return self.as_dict()

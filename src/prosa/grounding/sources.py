@@ -16,7 +16,6 @@ from typing import Any
 from ..errors import InvalidRequest
 from .readers import Piece, read_json, read_jsonl, read_pdf, read_table, read_text
 from .source_base import PDF_MAGIC, Source, check_file, detect_kind, sniff
-from .sqlite_source import SQLiteSource
 
 
 class TextSource(Source):
@@ -106,6 +105,8 @@ def open_source(
         )
     path = check_file(item)
     if detect_kind(path) == "sqlite":
+        from .sqlite_source import SQLiteSource  # here: only SQLite data needs sqlite3 imported
+
         return SQLiteSource(path, tables=tables, queries=sql, name=name)
     return FileSource(path, name=name)
 
@@ -129,6 +130,9 @@ def as_sources(data: Any, tables: Sequence[str] = (), sql: Sequence[str] = ()) -
             base = Path(item).name
             name = base if names.count(base) == 1 else str(item)
         out.append(open_source(item, tables, sql, name))
-    if (tables or sql) and not any(isinstance(s, SQLiteSource) for s in out):
-        raise InvalidRequest("--table and --sql need a SQLite database among the data (--data shop.db)")
+    if tables or sql:
+        from .sqlite_source import SQLiteSource
+
+        if not any(isinstance(s, SQLiteSource) for s in out):
+            raise InvalidRequest("--table and --sql need a SQLite database among the data (--data shop.db)")
     return out
