@@ -184,10 +184,11 @@ class Reply(Record):
         semantic_score: float | None = None,
         completion: dict[str, Any] | None = None,
     ) -> None:
-        self.text, self.model, self.provider, self.finish_reason = text, model, provider, finish_reason
-        self.usage = usage if usage is not None else Usage()
-        self.cached, self.latency_ms, self.chunks, self.key = cached, latency_ms, chunks, key
-        self.similarity, self.semantic_score = similarity, semantic_score
+        # Three at a time: CPython assigns up to three without building a tuple (this runs on every hit).
+        self.text, self.model, self.provider = text, model, provider
+        self.finish_reason, self.usage = finish_reason, usage if usage is not None else Usage()
+        self.cached, self.latency_ms, self.chunks = cached, latency_ms, chunks
+        self.key, self.similarity, self.semantic_score = key, similarity, semantic_score
         # Shared with the cache's decoded entry: the properties below hand out copies.
         self.completion = completion
 

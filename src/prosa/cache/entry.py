@@ -46,8 +46,9 @@ class Entry(Record):
         question: str = "",
         scope: str = "",
     ) -> None:
-        self.model, self.provider, self.records, self.offsets = model, provider, records, offsets
-        self.created, self.question, self.scope = created, question, scope
+        self.model, self.provider, self.records = model, provider, records
+        self.offsets, self.created, self.question = offsets, created, question
+        self.scope = scope
         self.completion: dict[str, Any] = assemble(records)
         self.memo: dict[Any, Any] = {}  # renderings of this entry kept by the doors (e.g. SSE frames)
         self._usage: Usage | None = None
