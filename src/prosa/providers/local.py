@@ -87,9 +87,7 @@ class LocalProvider:
         # The generation defaults are in it too: a request without max_tokens is answered differently
         # under another default, and answers written before the loop guard (runaways) or before json_schema
         # was enforced (free text for a schema) are not served.
-        self.identity = (
-            f"local:{self.path.name}:{self.path.stat().st_size}:max{max_tokens}:rp{REPEAT_PENALTY}:guard1:schema1"
-        )
+        self.identity = f"local:{self.path.name}:{self.path.stat().st_size}:max{max_tokens}:rp{REPEAT_PENALTY}:guard1:schema1"
         self.name = self.path.name.removesuffix(".gguf")
 
     def model_name(self, request: ChatRequest) -> str:
