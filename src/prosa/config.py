@@ -162,7 +162,7 @@ class Settings(Record):
         return option or self.cache or "sqlite"
 
 
-def usd(prices: dict[str, tuple[float, float]], model: str, usage: Any) -> float:
+def cost_usd(prices: dict[str, tuple[float, float]], model: str, usage: Any) -> float:
     """What ``usage`` (its prompt and completion tokens) costs on ``model`` at ``prices`` (USD per 1M
     tokens); 0 for a model without a price. What a hit saved is what its entry cost."""
     price_in, price_out = prices.get(model, (0.0, 0.0))
