@@ -31,7 +31,11 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
-def _user_dir(kind: str, xdg: str, fallback: str) -> Path:
+def user_dir(kind: str, env: str, xdg: str, fallback: str) -> Path:
+    """One of prosa's user dirs: the ``env`` variable's path when set, else the platform's ``kind`` dir."""
+    chosen = os.environ.get(env)
+    if chosen:
+        return Path(chosen)
     if sys.platform.startswith("linux"):
         # The XDG rule platformdirs applies on Linux, without importing it (a few ms on every start).
         base = os.environ.get(xdg, "").strip()
@@ -42,13 +46,11 @@ def _user_dir(kind: str, xdg: str, fallback: str) -> Path:
 
 
 def config_dir() -> Path:
-    env = os.environ.get("PROSA_CONFIG_DIR")
-    return Path(env) if env else _user_dir("config", "XDG_CONFIG_HOME", "~/.config")
+    return user_dir("config", "PROSA_CONFIG_DIR", "XDG_CONFIG_HOME", "~/.config")
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("PROSA_CACHE_DIR")
-    return Path(env) if env else _user_dir("cache", "XDG_CACHE_HOME", "~/.cache")
+    return user_dir("cache", "PROSA_CACHE_DIR", "XDG_CACHE_HOME", "~/.cache")
 
 
 def config_path() -> Path:
