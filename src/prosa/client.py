@@ -20,7 +20,7 @@ from .config import DEFAULT_OPENAI_MODEL, Settings, load_settings
 from .errors import InvalidRequest, NotCached
 from .providers.base import Provider
 from .reply import Chunk, Reply
-from .request import LOCAL_MODEL_NAMES, ChatRequest, PromptInput
+from .request import ChatRequest, PromptInput, canonical_model, is_local_model
 from .stream import AsyncChatStream, ChatStream, Collector, reply_of
 
 _UNSET: Any = object()
@@ -98,7 +98,7 @@ class _Base:
         return "local"
 
     def provider_for(self, model: str) -> Provider:
-        is_local = model.lower() in LOCAL_MODEL_NAMES
+        is_local = is_local_model(model)
         kind = self.provider_kind or ("local" if is_local else "openai")
         if kind == "local" and not is_local:
             raise InvalidRequest(
@@ -143,9 +143,7 @@ class _Base:
             # The data lands in the request's system message, so the cache key covers what is sent.
             request = ground(self, prompt, model, params, persona, data)[0]
         else:
-            name = model or self.default_model()
-            if name.lower() in LOCAL_MODEL_NAMES:
-                name = "local"  # one name for the local model, so its aliases share cache entries
+            name = canonical_model(model or self.default_model())  # the local model's aliases share entries
             request = ChatRequest.build(prompt, model=name, **params)
         if scope:
             request = request.with_scope(scope)
@@ -272,7 +270,7 @@ class _Base:
     def list_models(self) -> list[str]:
         """The local model, and the models of the OpenAI-compatible server when one is configured."""
         models = ["local"]
-        if self.settings.openai_api_key or not self.settings.is_openai_host:
+        if self.settings.has_upstream:
             # A prosa gateway upstream lists its own 'local' too: name each model once.
             models += [m for m in self.provider_for(DEFAULT_OPENAI_MODEL).list_models() if m not in models]
         return models

@@ -16,9 +16,30 @@ from .errors import InvalidRequest
 from .messages import ROLES, Message, message, plain
 from .params import FLOATS, TRANSPORT, UNKEYED, check
 
-__all__ = ["ROLES", "ChatRequest", "Message", "LOCAL_MODEL_NAMES", "KEY_VERSION"]
+__all__ = [
+    "ROLES",
+    "ChatRequest",
+    "Message",
+    "LOCAL_MODEL_NAMES",
+    "KEY_VERSION",
+    "is_local_model",
+    "canonical_model",
+]
 
-LOCAL_MODEL_NAMES = ("local", "smollm2")
+LOCAL_MODEL_NAMES = ("local", "smollm2")  # the embedded model's names, in lower case
+
+
+def is_local_model(name: str) -> bool:
+    """Whether a model name means the embedded local model: "local" or "smollm2", in any case."""
+    return isinstance(name, str) and name.strip().lower() in LOCAL_MODEL_NAMES
+
+
+def canonical_model(name: str) -> str:
+    """The name a request goes by: "local" for every name of the local model (so its aliases share
+    cache entries), any other as given."""
+    return "local" if is_local_model(name) else name
+
+
 # Bumped when the key's form changes, so entries written under an older form are never served.
 KEY_VERSION = b"prosa-key-2"
 
@@ -75,6 +96,20 @@ class ChatRequest(Record):
         out = ChatRequest(self.messages, self.model, self.params, scope)
         out._canonical = self._canonical
         return out
+
+    def question_message(self) -> Message | None:
+        """The message holding the question: the last one a user wrote (None when no user wrote one)."""
+        for m in reversed(self.messages):
+            if m.role == "user":
+                return m
+        return None
+
+    @property
+    def question(self) -> str:
+        """The question, as cache listings show it and grounding ranks data by: the text of the last
+        user message ("" when there is none)."""
+        m = self.question_message()
+        return m.text if m is not None else ""
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import cost_usd
 from ..errors import CacheError, ConfigError
 from ..reply import Chunk
 from ..request import ChatRequest
@@ -130,9 +131,8 @@ class ResponseCache:
 
     def encode(self, chunks: list[Chunk], model: str, provider: str, request: ChatRequest) -> bytes | None:
         """An answer's entry bytes, or None (warned) when it cannot be recorded."""
-        question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
         try:
-            return Entry.from_chunks(chunks, model, provider, question, request.scope).encode()
+            return Entry.from_chunks(chunks, model, provider, request.question, request.scope).encode()
         except (TypeError, ValueError) as e:  # not JSON after all: answer without caching it
             self.warn(CacheError(f"an answer could not be recorded ({e})"))
             return None
@@ -140,8 +140,7 @@ class ResponseCache:
     def count_hit(self, entry: Entry, scope: str = "") -> None:
         """Count a hit and what it saved, in the totals and (when scoped) in the scope's own counters."""
         usage = entry.usage
-        price_in, price_out = self.prices.get(entry.model, (0.0, 0.0))
-        usd = (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
+        usd = cost_usd(self.prices, entry.model, usage)
         tokens = usage.total_tokens
         if scope:
             hits, saved, dollars = self._names(scope)

@@ -27,8 +27,7 @@ def _open(args: argparse.Namespace) -> Any:
     from ..config import load_settings
 
     settings = load_settings()
-    spec = args.cache or settings.cache or "sqlite"
-    store = open_store(spec, settings)
+    store = open_store(settings.cli_cache(args.cache), settings)
     if store is None:
         raise InvalidRequest("the cache is off; choose one with --cache memory|sqlite|PATH")
     return ResponseCache(store, prices=settings.prices)

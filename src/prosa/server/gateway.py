@@ -24,9 +24,9 @@ from starlette.types import Receive
 from ..cache.cache import open_cache
 from ..cache.controls import cache_control, check_name, join_scope, seconds
 from ..client import AsyncClient, Call
-from ..config import Settings, load_settings
+from ..config import Settings, cost_usd, load_settings
 from ..reply import Chunk
-from ..request import LOCAL_MODEL_NAMES
+from ..request import is_local_model
 from ..stream import AsyncChatStream
 from .answers import JSON, SSE, Answer, ClientGone, Fixed, hit_answer
 from .config import GatewayConfig
@@ -54,7 +54,6 @@ MAX_CLIENTS = 64  # per-caller clients kept with --forward-key (least recently u
 MEMO_SIZE = 4096  # validated requests remembered by their exact body...
 MEMO_BODY = 8192  # ...when the body is at most this long...
 MEMO_BYTES = 4_000_000  # ...and while all remembered bodies add up to at most this
-NO_PRICE = (0.0, 0.0)
 
 
 class Gateway:
@@ -63,15 +62,13 @@ class Gateway:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
         self.settings = load_settings(openai_base_url=config.upstream)
-        self.cache = open_cache(config.cache or self.settings.cache or "sqlite", self.settings)
+        self.cache = open_cache(self.settings.cli_cache(config.cache), self.settings)
         self.forward_key = config.forward_key
         # With --forward-key the gateway's own upstream key is never used: callers bring theirs.
         base = _with_key(self.settings, None) if self.forward_key else self.settings
         self.client = AsyncClient(cache=self.cache, settings=base)
         self._clients: OrderedDict[str, AsyncClient] = OrderedDict()
-        self.has_upstream = bool(
-            self.settings.openai_api_key or not self.settings.is_openai_host or self.forward_key
-        )
+        self.has_upstream = self.settings.has_upstream or self.forward_key
         self.prices = self.settings.prices
         self.tenants = Tenants.from_config(config.keys, config.keys_file, config.shared_cache)
         # Validated requests by (caller tag, scope, body): the scope is not in the body, so it is in the key.
@@ -129,7 +126,7 @@ class Gateway:
 
     def require_served(self, model: str) -> None:
         """A 404 for a model this gateway cannot answer: any but 'local' when there is no upstream."""
-        if not self.has_upstream and model.strip().lower() not in LOCAL_MODEL_NAMES:
+        if not self.has_upstream and not is_local_model(model):
             raise HTTPError(
                 404,
                 f"model {model!r} is not served here: this gateway has no upstream, only 'local'; "
@@ -191,8 +188,7 @@ class Gateway:
             metrics.cache["hit"] += 1
             counts.hits += 1
             usage = entry.usage
-            price_in, price_out = self.prices.get(entry.model, NO_PRICE)
-            usd = (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
+            usd = cost_usd(self.prices, entry.model, usage)
             metrics.tokens_saved += usage.total_tokens
             metrics.usd_saved += usd
             counts.tokens_saved += usage.total_tokens

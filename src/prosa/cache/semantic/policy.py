@@ -94,10 +94,11 @@ class SemanticPolicy(Record):
 
 
 def question_of(request: ChatRequest) -> str | None:
-    """The question a semantic hit may paraphrase: the last message, when a user wrote it."""
-    last = request.messages[-1]
-    # Only a plain question: content parts (images, audio) or a named turn never match by meaning.
-    return last.content if last.role == "user" and last.data is None else None
+    """The question a semantic hit may paraphrase: only when it is the last message (the partition
+    hashes everything before it, so an answer after a later turn is never shared) and plain text."""
+    m = request.question_message()
+    # Content parts (images, audio) or a named turn never match by meaning.
+    return m.content if m is request.messages[-1] and m.data is None else None
 
 
 def fingerprint(embedder_name: str, identity: str, request: ChatRequest) -> str:
