@@ -25,6 +25,8 @@ import time
 from typing import Any
 
 from ..reply import Usage
+from .entry import FORMAT as CHAT
+from .entry import read_entry
 
 __all__ = [
     "FORMATS",
@@ -97,8 +99,6 @@ class _Chat(Format):
         return isinstance(doc, dict) and doc.get("v") == self.version
 
     def describe(self, raw: bytes, doc: Any) -> Description | None:
-        from .entry import read_entry
-
         entry = read_entry(raw)
         if entry is None:
             return None
@@ -191,8 +191,8 @@ class _Embedding(Format):
 
 
 FORMATS: tuple[Format, ...] = (
-    _RecordedResponse("responses", 2),
-    _Chat("chat", 2),
+    _RecordedResponse("responses", CHAT),
+    _Chat("chat", CHAT),
     _Chat("chat-v1", 1),
     _StoredResponse(),
     _LangChain(),

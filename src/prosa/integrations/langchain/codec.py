@@ -10,6 +10,7 @@ anything malformed, is a miss. The layout is registered with every other kind of
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -44,6 +45,8 @@ _MESSAGE_FIELDS = (
 )
 
 
+# A pure function, memoized: a repeated hit skips the hashing (as many prompts kept as the old memo).
+@functools.lru_cache(maxsize=512)
 def cache_key(prompt: str, llm_string: str) -> str:
     """SHA-256 over (prompt, llm_string), length-prefixed so the split between them is unambiguous."""
     p = prompt.encode("utf-8", "surrogatepass")
