@@ -29,7 +29,6 @@ from ...client import AsyncClient, Client
 from ...config import Settings, load_settings
 from ...errors import InvalidRequest
 from ...reply import Chunk, Reply
-from ...stream import AsyncChatStream
 from . import convert
 from . import tools as _tools
 from .caches import StoreCache
@@ -201,20 +200,13 @@ class ChatProsa(BaseChatModel):
         # A cached answer comes through here like a fresh one (prosa replays its chunks), so token
         # callbacks fire on a replay too. langchain-core >= 1 reports tokens itself and passes no
         # run_manager here; older versions pass one and expect the model to report them.
-        client = self._clients()[0]
         options = self._options(stop, kwargs, streaming=True)
-        with client.chat(convert.to_prosa(messages), stream=True, **options) as stream:
-            last: dict[str, Any] | None = None  # the finishing chunk, held back until the Reply exists
+        with self._clients()[0].chat(convert.to_prosa(messages), stream=True, **options) as stream:
+            relay = _Relay()
             for piece in stream:
-                out, last = _hold_finish(piece, last)
-                if out is not None:
-                    if run_manager:
-                        run_manager.on_llm_new_token(out.text, chunk=out)
-                    yield out
-            out = convert.last_chunk(last, stream.reply)
-            if run_manager:
-                run_manager.on_llm_new_token(out.text, chunk=out)
-            yield out
+                if (out := relay.take(piece)) is not None:
+                    yield _told(run_manager, out)
+            yield _told(run_manager, relay.end(stream.reply))
 
     async def _astream(
         self,
@@ -223,22 +215,14 @@ class ChatProsa(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        client = self._clients()[1]
         options = self._options(stop, kwargs, streaming=True)
-        stream = await client.chat(convert.to_prosa(messages), stream=True, **options)
-        assert isinstance(stream, AsyncChatStream)
+        stream = await self._clients()[1].chat(convert.to_prosa(messages), stream=True, **options)
         async with stream:
-            last: dict[str, Any] | None = None
+            relay = _Relay()
             async for piece in stream:
-                out, last = _hold_finish(piece, last)
-                if out is not None:
-                    if run_manager:
-                        await run_manager.on_llm_new_token(out.text, chunk=out)
-                    yield out
-            out = convert.last_chunk(last, stream.reply)
-            if run_manager:
-                await run_manager.on_llm_new_token(out.text, chunk=out)
-            yield out
+                if (out := relay.take(piece)) is not None:
+                    yield await _atold(run_manager, out)
+            yield await _atold(run_manager, relay.end(stream.reply))
 
     # -- helpers -----------------------------------------------------------------------------------
     def _clients(self) -> tuple[Client, AsyncClient]:
@@ -287,11 +271,36 @@ class ChatProsa(BaseChatModel):
         return options
 
 
-def _hold_finish(
-    piece: Chunk, last: dict[str, Any] | None
-) -> tuple[ChatGenerationChunk | None, dict[str, Any] | None]:
-    """The LangChain chunk to send for ``piece``, and the finishing chunk held back until the stream's
-    Reply exists (it carries the usage and metadata): shared by _stream and _astream."""
-    if piece.finish_reason is not None:
-        return (None if last is None else convert.chunk(last)), piece.data
-    return convert.chunk(piece.data), last
+class _Relay:
+    """prosa's chunks as LangChain's, for _stream and _astream alike: the finishing chunk is held back
+    until the stream's Reply exists, since the last LangChain chunk carries its usage and metadata."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] | None = None
+
+    def take(self, piece: Chunk) -> ChatGenerationChunk | None:
+        """The LangChain chunk to send now for ``piece``, if any."""
+        if piece.finish_reason is None:
+            return convert.chunk(piece.data)
+        out = None if self.last is None else convert.chunk(self.last)
+        self.last = piece.data
+        return out
+
+    def end(self, reply: Reply) -> ChatGenerationChunk:
+        return convert.last_chunk(self.last, reply)
+
+
+def _told(run_manager: CallbackManagerForLLMRun | None, out: ChatGenerationChunk) -> ChatGenerationChunk:
+    if run_manager:
+        run_manager.on_llm_new_token(out.text, chunk=out)
+    return out
+
+
+async def _atold(
+    run_manager: AsyncCallbackManagerForLLMRun | None, out: ChatGenerationChunk
+) -> ChatGenerationChunk:
+    if run_manager:
+        await run_manager.on_llm_new_token(out.text, chunk=out)
+    return out
