@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Generic, Literal, TypeVar, overload
 
-from ._record import Record
 from .cache.cache import Hit, ResponseCache, open_cache
 from .cache.controls import check_name
 from .cache.entry import Entry
@@ -22,35 +21,10 @@ from .config import DEFAULT_OPENAI_MODEL, Settings, load_settings
 from .errors import InvalidRequest, NotCached
 from .providers.base import Provider
 from .reply import Chunk, Reply
-from .request import LOCAL_MODEL_NAMES, ChatRequest, PromptInput
+from .request import LOCAL_MODEL_NAMES, Call, ChatRequest, PromptInput
 from .stream import AsyncChatStream, ChatStream, Collector, reply_of
 
 _UNSET: Any = object()
-
-
-class Call(Record):
-    """One request on its way: the validated request, who answers it, and what the cache may do.
-
-    Nothing changes a Call once prepared (the gateway reuses one for every repeat of a body): a
-    lookup returns its :class:`Hit` instead."""
-
-    __slots__ = ("request", "provider", "model_name", "key", "save", "start")
-
-    def __init__(
-        self,
-        request: ChatRequest,
-        provider: Provider,
-        model_name: str,
-        key: str | None,
-        save: bool,
-        start: float,
-    ) -> None:
-        self.request = request
-        self.provider = provider
-        self.model_name = model_name
-        self.key = key
-        self.save = save
-        self.start = start
 
 
 S = TypeVar("S", ChatStream, AsyncChatStream)
@@ -63,6 +37,7 @@ class _Base(Generic[S]):
     _Stream: type[S]
     _replay: Callable[..., Any]
     _hooks: Callable[..., dict[str, Any]]  # a flight's store hooks: blocking, or their async twins
+    _fly: Callable[[Flight, Call, bool], Any]  # start the pump (when new); the flight's chunks
 
     def __init__(
         self,
@@ -174,14 +149,9 @@ class _Base(Generic[S]):
         return Call(request, provider, provider.model_name(request), key, save, start)
 
     def _settle(
-        self,
-        call: Call,
-        refresh: bool,
-        entry: Entry | None,
-        found: Hit | None,
-        max_age: float | None,
+        self, call: Call, refresh: bool, entry: Entry | None, found: Hit | None, max_age: float | None,
         only_if_cached: bool,
-    ) -> tuple[Hit | None, bool]:
+    ) -> tuple[Hit | None, bool]:  # fmt: skip
         """What a lookup's results make of a call under the per-request controls (I/O-free, shared by
         look and alook): a fresh exact hit, else a fresh semantic one, else a miss, each counted in the
         totals and the call's scope; and whether a miss must overwrite.
@@ -259,9 +229,6 @@ class _Base(Generic[S]):
         flight, new = self.flight(call, refresh, ttl)
         return self._Stream(self._fly(flight, call, new), self.collector(call, None), flight.leave)
 
-    def _fly(self, flight: Flight, call: Call, new: bool) -> Any:
-        raise NotImplementedError  # the side's driver: start the pump (when new), follow the flight
-
     def cached_reply(self, call: Call, hit: Hit) -> Reply:
         """A whole answer straight from an entry: the hot path of a non-streaming hit makes no chunks."""
         entry = hit.entry
@@ -301,12 +268,9 @@ class _Base(Generic[S]):
     ) -> Callable[[], Any]:  # fmt: skip
         """embed()'s work, validated and ready to run (blocking: in a thread for AsyncClient)."""
         request = self.embed_request(input, model, params)
+        scope = self.scope_of(namespace)
         return functools.partial(
-            self.embeddings().embed,
-            request,
-            use_cache=use_cache,
-            refresh=refresh,
-            scope=self.scope_of(namespace),
+            self.embeddings().embed, request, use_cache=use_cache, refresh=refresh, scope=scope
         )
 
     def list_models(self) -> list[str]:
@@ -361,23 +325,11 @@ class Client(_Base[ChatStream]):
     def chat(self, prompt: PromptInput, *, stream: Literal[True], **kw: Any) -> ChatStream: ...
 
     def chat(
-        self,
-        prompt: PromptInput,
-        *,
-        system: str | None = None,
-        model: str | None = None,
-        stream: bool = False,
-        refresh: bool = False,
-        use_cache: bool = True,
-        pace: bool = False,
-        persona: Any = None,
-        data: Any = None,
-        namespace: str | None = None,
-        max_age: int | None = None,
-        ttl: int | None = None,
-        only_if_cached: bool = False,
-        **params: Any,
-    ) -> Reply | ChatStream:
+        self, prompt: PromptInput, *, system: str | None = None, model: str | None = None, stream: bool = False,
+        refresh: bool = False, use_cache: bool = True, pace: bool = False, persona: Any = None, data: Any = None,
+        namespace: str | None = None, max_age: int | None = None, ttl: int | None = None,
+        only_if_cached: bool = False, **params: Any,
+    ) -> Reply | ChatStream:  # fmt: skip
         """Ask a question (a string) or continue a conversation (a list of messages).
 
         Messages are mappings with every role and field of the Chat Completions API (content parts,
@@ -447,23 +399,11 @@ class AsyncClient(_Base[AsyncChatStream]):
     async def chat(self, prompt: PromptInput, *, stream: Literal[True], **kw: Any) -> AsyncChatStream: ...
 
     async def chat(
-        self,
-        prompt: PromptInput,
-        *,
-        system: str | None = None,
-        model: str | None = None,
-        stream: bool = False,
-        refresh: bool = False,
-        use_cache: bool = True,
-        pace: bool = False,
-        persona: Any = None,
-        data: Any = None,
-        namespace: str | None = None,
-        max_age: int | None = None,
-        ttl: int | None = None,
-        only_if_cached: bool = False,
-        **params: Any,
-    ) -> Reply | AsyncChatStream:
+        self, prompt: PromptInput, *, system: str | None = None, model: str | None = None, stream: bool = False,
+        refresh: bool = False, use_cache: bool = True, pace: bool = False, persona: Any = None, data: Any = None,
+        namespace: str | None = None, max_age: int | None = None, ttl: int | None = None,
+        only_if_cached: bool = False, **params: Any,
+    ) -> Reply | AsyncChatStream:  # fmt: skip
         """Same arguments as :meth:`Client.chat`; returns a Reply or an :class:`AsyncChatStream`."""
         call = self._call(prompt, system, model, params, refresh, use_cache, persona, data, namespace)
         hit, refresh = await self.alook(call, refresh, _seconds(max_age, "max_age"), only_if_cached)

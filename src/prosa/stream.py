@@ -111,16 +111,6 @@ class ChatStream(_StreamBase):
 
     _chunks: Iterator[Chunk]
 
-    def __iter__(self) -> Iterator[Chunk]:
-        return self
-
-    def __next__(self) -> Chunk:
-        try:
-            return self._took(next(self._chunks))
-        except BaseException as e:
-            self._stopped(e)
-            raise
-
     @property
     def reply(self) -> Reply:
         if self._reply is None:
@@ -133,12 +123,20 @@ class ChatStream(_StreamBase):
     def text(self) -> str:
         return self.reply.text
 
+    def __iter__(self) -> Iterator[Chunk]:
+        return self
+
+    def __next__(self) -> Chunk:
+        try:
+            return self._took(next(self._chunks))
+        except BaseException as e:
+            self._stopped(e)
+            raise
+
     def close(self) -> None:
-        if self._reply is None:
-            close = getattr(self._chunks, "close", None)
-            if close is not None:
-                close()
-            self._on_close()
+        if self._reply is None and hasattr(self._chunks, "close"):
+            self._chunks.close()
+        self._on_close()  # once: a finished stream has run it already
 
     def __enter__(self) -> ChatStream:
         return self
@@ -158,16 +156,6 @@ class AsyncChatStream(_StreamBase):
 
     _chunks: AsyncIterator[Chunk]
 
-    def __aiter__(self) -> AsyncIterator[Chunk]:
-        return self
-
-    async def __anext__(self) -> Chunk:
-        try:
-            return self._took(await self._chunks.__anext__())
-        except BaseException as e:
-            self._stopped(e)
-            raise
-
     @property
     def reply(self) -> Reply:
         """The whole answer; available once the stream has been read to the end (see :meth:`collect`)."""
@@ -181,12 +169,20 @@ class AsyncChatStream(_StreamBase):
             pass
         return self.reply
 
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        try:
+            return self._took(await self._chunks.__anext__())
+        except BaseException as e:
+            self._stopped(e)
+            raise
+
     async def aclose(self) -> None:
-        if self._reply is None:
-            close = getattr(self._chunks, "aclose", None)
-            if close is not None:
-                await close()
-            self._on_close()
+        if self._reply is None and hasattr(self._chunks, "aclose"):
+            await self._chunks.aclose()
+        self._on_close()
 
     async def __aenter__(self) -> AsyncChatStream:
         return self

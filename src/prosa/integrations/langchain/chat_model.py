@@ -168,40 +168,25 @@ class ChatProsa(BaseChatModel):
 
     # -- LangChain's hooks -------------------------------------------------------------------------
     def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        client = self._clients()[0]
-        reply = client.chat(convert.to_prosa(messages), **self._options(stop, kwargs))
-        return convert.result(reply)
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> ChatResult:  # fmt: skip
+        return convert.result(self._clients()[0].chat(**self._request(messages, stop, kwargs)))
 
     async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        client = self._clients()[1]
-        reply = await client.chat(convert.to_prosa(messages), **self._options(stop, kwargs))
-        assert isinstance(reply, Reply)  # AsyncClient.chat has no overloads for its two return types
-        return convert.result(reply)
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> ChatResult:  # fmt: skip
+        return convert.result(await self._clients()[1].chat(**self._request(messages, stop, kwargs)))
 
     def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:  # fmt: skip
         # A cached answer comes through here like a fresh one (prosa replays its chunks), so token
         # callbacks fire on a replay too. langchain-core >= 1 reports tokens itself and passes no
         # run_manager here; older versions pass one and expect the model to report them.
-        options = self._options(stop, kwargs, streaming=True)
-        with self._clients()[0].chat(convert.to_prosa(messages), stream=True, **options) as stream:
+        with self._clients()[0].chat(**self._request(messages, stop, kwargs, stream=True)) as stream:
             relay = _Relay()
             for piece in stream:
                 if (out := relay.take(piece)) is not None:
@@ -209,14 +194,10 @@ class ChatProsa(BaseChatModel):
             yield _told(run_manager, relay.end(stream.reply))
 
     async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        options = self._options(stop, kwargs, streaming=True)
-        stream = await self._clients()[1].chat(convert.to_prosa(messages), stream=True, **options)
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:  # fmt: skip
+        stream = await self._clients()[1].chat(**self._request(messages, stop, kwargs, stream=True))
         async with stream:
             relay = _Relay()
             async for piece in stream:
@@ -246,12 +227,17 @@ class ChatProsa(BaseChatModel):
             self._global = memo
         return memo[1], memo[2]
 
-    def _options(
-        self, stop: list[str] | None, kwargs: Mapping[str, Any], streaming: bool = False
+    def _request(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: Mapping[str, Any],
+        stream: bool = False,
     ) -> dict[str, Any]:
-        """prosa's chat() arguments: the model's settings, overridden by this call's. Every keyword
-        LangChain passes (bound tools, tool_choice, parallel_tool_calls, response_format, n, logprobs,
-        a server's own fields...) is a request field; prosa validates it and sends it."""
+        """prosa's chat() arguments, for all four hooks: the messages, the model's settings overridden
+        by this call's. Every keyword LangChain passes (bound tools, tool_choice, parallel_tool_calls,
+        response_format, n, logprobs, a server's own fields...) is a request field; prosa validates it
+        and sends it."""
         options: dict[str, Any] = {name: getattr(self, name) for name in _PARAMS}
         options["model"] = self.model
         options["stop"] = stop if stop is not None else self.stop
@@ -266,8 +252,11 @@ class ChatProsa(BaseChatModel):
                     )
                 continue  # what it asks for is always done
             options[name] = value
-        if streaming and options.get("n") not in (None, 1):
+        if stream and options.get("n") not in (None, 1):
             raise InvalidRequest("ChatProsa streams one choice; use invoke() for n > 1", "n")
+        if "prompt" in options:  # chat()'s own argument: no request field has that name
+            raise InvalidRequest("prompt is not a chat request field", "prompt")
+        options["prompt"], options["stream"] = convert.to_prosa(messages), stream
         return options
 
 
