@@ -55,6 +55,31 @@ def failure(error: BaseException) -> dict[str, Any]:
     }
 
 
+class Seen:
+    """What a reader saw of a stream: what it said before the first chunk, each chunk's data, then the
+    Reply (unless the reader stopped after ``stop_after`` chunks) or the error."""
+
+    def __init__(self, stop_after: int | None) -> None:
+        self.stop_after = stop_after
+        self.out: dict[str, Any] = {"data": []}
+
+    def open(self, stream: Any) -> None:
+        self.out["known"] = (stream.model, stream.provider, stream.cached)
+
+    def took(self, chunk: Any) -> bool:
+        self.out["data"].append(chunk.data)
+        return len(self.out["data"]) == self.stop_after
+
+    def __enter__(self) -> Seen:
+        return self
+
+    def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> bool:
+        if isinstance(error, ProsaError):
+            self.out.update(failure(error))
+            return True
+        return False
+
+
 class SyncSide:
     """Client and ChatStream, called from a coroutine (they block it, which a test may)."""
 
@@ -68,17 +93,14 @@ class SyncSide:
             return failure(e)
 
     async def stream(self, prompt: Any, stop_after: int | None = None, **kw: Any) -> dict[str, Any]:
-        data: list[dict] = []
-        try:
-            with self.client.chat(prompt, stream=True, **kw) as stream:
-                known = (stream.model, stream.provider, stream.cached)  # before the first chunk
-                for chunk in stream:
-                    data.append(chunk.data)
-                    if len(data) == stop_after:
-                        return {"stopped": data, "known": known}
-                return {"data": data, "known": known, "reply": observe(stream.reply)}
-        except ProsaError as e:
-            return {"data": data, **failure(e)}
+        seen = Seen(stop_after)
+        with seen, self.client.chat(prompt, stream=True, **kw) as stream:
+            seen.open(stream)
+            for chunk in stream:
+                if seen.took(chunk):
+                    return seen.out
+            seen.out["reply"] = observe(stream.reply)
+        return seen.out
 
 
 class AsyncSide(SyncSide):
@@ -93,18 +115,16 @@ class AsyncSide(SyncSide):
             return failure(e)
 
     async def stream(self, prompt: Any, stop_after: int | None = None, **kw: Any) -> dict[str, Any]:
-        data: list[dict] = []
-        try:
+        seen = Seen(stop_after)
+        with seen:
             stream = await self.client.chat(prompt, stream=True, **kw)
             async with stream:
-                known = (stream.model, stream.provider, stream.cached)
+                seen.open(stream)
                 async for chunk in stream:
-                    data.append(chunk.data)
-                    if len(data) == stop_after:
-                        return {"stopped": data, "known": known}
-                return {"data": data, "known": known, "reply": observe(stream.reply)}
-        except ProsaError as e:
-            return {"data": data, **failure(e)}
+                    if seen.took(chunk):
+                        return seen.out
+                seen.out["reply"] = observe(stream.reply)
+        return seen.out
 
 
 Scenario = Callable[[SyncSide, Server], Awaitable[list[Any]]]
@@ -201,6 +221,7 @@ async def cut_and_errors(side: SyncSide, up: Server) -> list[Any]:
         await side.ask([], model="ok"),
     ]
     assert [o.get("error") for o in out[:2]] == ["StreamInterrupted"] * 2 and len(out[0]["data"]) == 2
+    assert len(out[2]["data"]) == 2 and "reply" not in out[2] and "error" not in out[2]
     assert out[3]["reply"]["cached"] is False and len(out[3]["data"]) == 22
     assert [(o["error"], o["status"]) for o in out[4:7]] == [
         ("UpstreamError", 500),

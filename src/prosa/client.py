@@ -31,7 +31,7 @@ S = TypeVar("S", ChatStream, AsyncChatStream)
 
 
 class _Base(Generic[S]):
-    """What Client and AsyncClient share: every step that does no I/O. Each subclass adds its driver
+    """What Client and AsyncClient share: every step but the waiting. Each subclass adds its driver
     (the blocking or the awaited lookup, a thread or a task pump) and its stream type."""
 
     _Stream: type[S]
