@@ -152,12 +152,10 @@ class _Base(Generic[S]):
         self, call: Call, refresh: bool, entry: Entry | None, found: Hit | None, max_age: float | None,
         only_if_cached: bool,
     ) -> tuple[Hit | None, bool]:  # fmt: skip
-        """What a lookup's results make of a call under the per-request controls (I/O-free, shared by
-        look and alook): a fresh exact hit, else a fresh semantic one, else a miss, each counted in the
-        totals and the call's scope; and whether a miss must overwrite.
-
-        A miss under ``max_age`` asks again and overwrites the stale answer; under ``only_if_cached``
-        it raises :class:`NotCached` (the model is never called)."""
+        """What a lookup found, under the per-request controls (shared by look and alook): a fresh exact
+        hit, else a fresh semantic one, else a miss, counted in the totals and the call's scope; and
+        whether a miss must overwrite (under ``max_age``). A miss under ``only_if_cached`` raises
+        :class:`NotCached`: the model is never called."""
         hit = None
         if call.key is not None and not refresh:  # else nothing was looked up
             cache = self.cache
@@ -182,9 +180,8 @@ class _Base(Generic[S]):
         return hit, refresh
 
     def flight(self, call: Call, refresh: bool, ttl: float | None = None) -> tuple[Flight, bool]:
-        """The flight answering this call: an identical one already in progress, or a new one.
-
-        ``ttl`` (seconds) is the lifetime of the answer it stores (the first caller's, when joined)."""
+        """The flight answering this call: an identical one already in progress, or a new one. ``ttl``
+        (seconds) is the lifetime of the answer it stores (the first caller's, when joined)."""
         cache = self.cache
 
         def make(registry_key: tuple[str, str] | None) -> Flight:
@@ -223,9 +220,8 @@ class _Base(Generic[S]):
         return self._Stream(self._replay(hit.entry, pace), self.collector(call, hit), _nothing)
 
     def ask_model(self, call: Call, refresh: bool = False, ttl: float | None = None) -> S:
-        """The model's answer to a prepared call that missed the cache: a new upstream call, or the
-        identical one already in flight (single-flight), recorded for the cache as it streams. The
-        gateway calls it for its misses, as chat() does."""
+        """The model's answer to a prepared call that missed the cache (the gateway's misses too): a new
+        upstream call, or the identical one in flight (single-flight), recorded as it streams."""
         flight, new = self.flight(call, refresh, ttl)
         return self._Stream(self._fly(flight, call, new), self.collector(call, None), flight.leave)
 
@@ -357,9 +353,8 @@ class Client(_Base[ChatStream]):
     def look(
         self, call: Call, refresh: bool, max_age: float | None = None, only_if_cached: bool = False
     ) -> tuple[Hit | None, bool]:
-        """The hit for a call under the per-request controls (see ``_settle``): the exact entry, else a
-        semantic one (when enabled); and whether a miss must overwrite. With ``max_age``, an answer
-        stored more than that many seconds ago is not served."""
+        """The hit for a call (the exact entry, else a semantic one when enabled) under the per-request
+        controls, and whether a miss must overwrite: see ``_settle``."""
         entry = found = None
         if call.key is not None and not refresh:
             entry = self.cache.lookup(call.key)  # type: ignore[union-attr]
