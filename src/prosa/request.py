@@ -1,7 +1,8 @@
 """ChatRequest: the one validated, canonical request every door builds.
 
 CLI flags, Python keyword arguments, HTTP JSON and LangChain messages are all turned into a
-``ChatRequest`` here, so validation and defaults live in one place.
+``ChatRequest`` here, so validation and defaults live in one place. A :class:`Call` is one on its way
+through a client: the request, who answers it, and its cache key.
 """
 
 from __future__ import annotations
@@ -9,15 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring as _quote  # the C string escaper
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from ._record import Record
 from .errors import InvalidRequest
 from .messages import ROLES, Message, message, plain
 from .params import FLOATS, TRANSPORT, UNKEYED, check
 
+if TYPE_CHECKING:
+    from .providers.base import Provider
+
 __all__ = [
     "ROLES",
+    "Call",
     "ChatRequest",
     "Message",
     "LOCAL_MODEL_NAMES",
@@ -243,3 +248,24 @@ def _messages(prompt: PromptInput, system: str | None) -> tuple[Message, ...]:
     if len(out) == (system is not None):
         raise InvalidRequest("messages must include at least one message", "messages")
     return tuple(out)
+
+
+class Call(Record):
+    """One request on its way: the validated request, who answers it, and what the cache may do.
+
+    Nothing changes a Call once prepared (the gateway reuses one for every repeat of a body): a
+    lookup returns its :class:`Hit` instead."""
+
+    __slots__ = ("request", "provider", "model_name", "key", "save", "start")
+
+    def __init__(
+        self,
+        request: ChatRequest,
+        provider: Provider,
+        model_name: str,
+        key: str | None,
+        save: bool,
+        start: float,
+    ) -> None:
+        self.request, self.provider, self.model_name = request, provider, model_name
+        self.key, self.save, self.start = key, save, start
