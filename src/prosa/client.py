@@ -78,11 +78,7 @@ class _Base(Generic[S]):
     def default_model(self) -> str:
         # With no key and no model named, the local model answers; the local provider says so once per
         # machine when it first answers (prosa.notice), never here, before the request is validated.
-        if self.model or self.settings.default_model:
-            return self.model or self.settings.default_model  # type: ignore[return-value]
-        if self.provider_kind == "openai" or (self.provider_kind is None and self.settings.openai_api_key):
-            return DEFAULT_OPENAI_MODEL
-        return "local"
+        return self.model or self.settings.model_for(self.provider_kind)
 
     def provider_for(self, model: str) -> Provider:
         is_local = is_local_model(model)

@@ -158,6 +158,15 @@ class Settings(Record):
         (a self-hosted server or another gateway may need no key)."""
         return bool(self.openai_api_key) or not self.is_openai_host
 
+    def model_for(self, provider: str | None = None) -> str:
+        """The model a request that names none goes to: the configured one, else gpt-4o-mini on OpenAI
+        (``provider`` "openai", or no provider chosen and a key set), else the embedded local model."""
+        if self.default_model:
+            return self.default_model
+        if provider == "openai" or (provider is None and self.openai_api_key):
+            return DEFAULT_OPENAI_MODEL
+        return "local"
+
     def cli_cache(self, option: str | None) -> str:
         """The cache of the CLI and the gateway: the command line's, else the configured one, else the
         SQLite file in the user cache dir. (The library's default is no cache.)"""

@@ -107,14 +107,14 @@ def config(args: argparse.Namespace) -> int:
 
 def _effective(settings: Any) -> list[tuple[str, Any, str]]:
     """(setting, value in force, where it comes from): the defaults resolved, as the CLI would use them."""
-    from ..config import DEFAULT_OPENAI_MODEL, FIELDS, default_cache_path
+    from ..config import FIELDS, default_cache_path
     from ..providers.local import bundled_model_path
 
     key = settings.openai_api_key
     bundled = bundled_model_path()
     # The defaults that depend on other settings or on the machine: (value shown, why).
     resolved = {
-        "default_model": (DEFAULT_OPENAI_MODEL if key else "local", "an OpenAI key is set" if key else "no OpenAI key"),
+        "default_model": (settings.model_for(), "an OpenAI key is set" if key else "no OpenAI key"),
         "local_model_path": (str(bundled) if bundled else "none (not installed)", "the bundled SmolLM2-135M"),
         "cache": (f"sqlite ({default_cache_path()})", "the command line's; the library: none"),
     }  # fmt: skip
