@@ -194,7 +194,15 @@ def _one_word_swapped(a: Counter[str], b: Counter[str]) -> bool:
     if sum(only_a.values()) != 1 or sum(only_b.values()) != 1:
         return False
     x, y = next(iter(only_a)), next(iter(only_b))
-    return not _near(x, y)
+    return not _near(x, y) and not _synonyms(x, y)
+
+
+def _synonyms(x: str, y: str) -> bool:
+    """WordNet's word on a swap: "tall"/"high" or "exit"/"quit" is no change of meaning."""
+    from .wordnet import wordnet
+
+    lexicon = wordnet()
+    return lexicon is not None and lexicon.related(x, y) == "synonym"
 
 
 def _near(x: str, y: str) -> bool:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .embed import Embedder
+    from .wordnet import WordNet
 
 # Strictness -> the least word-alignment score a hit needs. Measured on the development and frozen
 # sets by bench/semantic.py (the README has the table).
@@ -74,7 +75,8 @@ _REWRITES = [
         (r"\b(?:can|could|would|will) you (?:please )?(?=explain|tell|describe|define|give|show|help|recommend"
          r"|suggest|list|name|find)", ""),
         (r"^(?:please )?(?:name|list|suggest|recommend)\b", ""),
-        (r"^who (?:is|was|were|are) (?=[a-z])", "about "),  # "who was X" asks what "tell me about X" asks
+        # "who was X" asks what "tell me about X" asks; "who was the inventor of X" asks who invented X
+        (r"^who (?:is|was|were|are) (?=[a-z])(?!(?:the|a|an) )", "about "),
         (r"\b(?:a|each|every|per) (day|week|month|year|hour|minute|second)\b", r"per \1"),
         (r"%", " percent"),
         (r"\b(?:i (?:want|would like|need) to know|do you know|i wonder|i forgot)\b", ""),
@@ -249,9 +251,16 @@ def _role(text: str) -> str | None:
 class Verifier:
     """Aligns the leftover words of two questions by their MiniLM embeddings (see the module doc)."""
 
-    def __init__(self, embedder: Embedder, strictness: str | float = DEFAULT_STRICTNESS) -> None:
+    def __init__(
+        self, embedder: Embedder, strictness: str | float = DEFAULT_STRICTNESS, *, lexicon: bool = True
+    ) -> None:
         self.embedder = embedder
         self.bar = bar_of(strictness)
+        self.use_lexicon = lexicon
+        if lexicon:  # WordNet takes ~1 s to load: start now, so the first candidate hit seldom waits
+            from .wordnet import wordnet
+
+            threading.Thread(target=wordnet, name="prosa-wordnet", daemon=True).start()
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -270,22 +279,50 @@ class Verifier:
             only_a.remove(kind_a)
         if kind_b and not kind_a and kind_b in only_b:
             only_b.remove(kind_b)
+        lexicon = self.lexicon()
+        if lexicon is not None:
+            # Over every pair of differing words, not only the leftovers: "tighten a loose screw" and
+            # "loosen a tight screw" share every word in another form.
+            diff_a, diff_b = sorted(set(wa) - set(wb)), sorted(set(wb) - set(wa))
+            opposite = next(
+                ((x, y) for x in diff_a for y in diff_b if lexicon.related(x, y) == "antonym"), None
+            )
+            if opposite is not None:
+                return Verdict(0.0, False, "antonym", [Alignment(opposite[0], opposite[1], 0.0)])
         if not only_a and not only_b:
             return Verdict(1.0, True, None, [])
         needed = set(only_a) | set(only_b) | set(() if only_b else wb) | set(() if only_a else wa)
         vectors = self._vectors(needed)
-        alignments = [self._align(x, only_b or wb, vectors) for x in only_a]
-        alignments += [self._align(y, only_a or wa, vectors) for y in only_b]
+        alignments = [self._align(x, only_b or wb, wa, vectors) for x in only_a]
+        alignments += [self._align(y, only_a or wa, wb, vectors) for y in only_b]
         score = round(min(al.similarity for al in alignments), 4)
         verified = score >= self.bar
         return Verdict(score, verified, None if verified else "alignment", alignments)
 
-    def _align(self, word: str, others: list[str], vectors: dict[str, np.ndarray]) -> Alignment:
+    def lexicon(self) -> WordNet | None:
+        """WordNet, unless turned off (``Verifier(..., lexicon=False)``) or its data is missing."""
+        if not self.use_lexicon:
+            return None
+        from .wordnet import wordnet
+
+        return wordnet()
+
+    def _align(
+        self, word: str, others: list[str], own: list[str], vectors: dict[str, np.ndarray]
+    ) -> Alignment:
         best, best_sim = None, 0.0
         for other in others:
             sim = float(vectors[word] @ vectors[other])
             if sim > best_sim:
                 best, best_sim = other, sim
+        lexicon = self.lexicon()
+        if best_sim < 1.0 and lexicon is not None:
+            # WordNet's second opinion: a synonym of a word of the other question, or a kind the
+            # question names beside its instance ("the Nile river", "a haiku poem").
+            same = next((o for o in others if lexicon.related(word, o) == "synonym"), None)
+            kind = None if same else next((o for o in own if o != word and lexicon.kind_of(word, o)), None)
+            if same or kind:
+                return Alignment(word, same or kind, 1.0)
         return Alignment(word, best, max(0.0, min(1.0, best_sim)))
 
     def _vectors(self, words: set[str]) -> dict[str, np.ndarray]:

@@ -1,0 +1,108 @@
+"""WordNet as the verifier's second opinion: the shipped data, its relations, and what they change.
+
+The pairs come from the development sets (or are made here); the frozen sets are never used to
+write a test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from prosa.cache.semantic import wordnet as wn_module
+from prosa.cache.semantic.guards import veto
+from prosa.cache.semantic.verify import Verifier
+from prosa.cache.semantic.wordnet import WordNet, build, wordnet
+
+
+@pytest.fixture(scope="module")
+def wn() -> WordNet:
+    lexicon = wordnet()
+    assert lexicon is not None, "wordnet3.txt.gz ships with prosa"
+    return lexicon
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "relation"),
+    [
+        ("exit", "quit", "synonym"),
+        ("biggest", "largest", "synonym"),  # through the inflections (morphy)
+        ("invented", "inventor", "synonym"),  # a derived form
+        ("author", "wrote", "synonym"),  # an irregular form ("wrote" -> "write")
+        ("hot", "cold", "antonym"),
+        ("thicker", "thinner", "antonym"),
+        ("scorching", "cold", "antonym"),  # through a similar adjective
+        ("buy", "sell", "antonym"),
+        ("gold", "silver", "antonym"),  # WordNet lists the colours as opposites: a veto errs safe
+        ("dog", "cat", None),  # sister words are no synonyms
+        ("lemon", "lime", None),
+        ("boil", "fry", None),
+        ("xyzzy", "exit", None),  # a word WordNet does not know
+    ],
+)
+def test_related(wn, x, y, relation):
+    assert wn.related(x, y) == relation
+    assert wn.related(y, x) == relation
+
+
+def test_kind_of_is_a_hypernym_within_a_few_steps(wn):
+    assert wn.kind_of("river", "nile") and wn.kind_of("poem", "haiku") and wn.kind_of("planet", "mars")
+    assert not wn.kind_of("nile", "river")  # not the other way round
+    assert not wn.kind_of("broker", "mortgage")
+    assert not wn.kind_of("entity", "dog")  # too many steps up: everything is an entity
+
+
+def test_the_verifier_aligns_synonyms_and_refuses_antonyms(minilm):
+    on, off = Verifier(minilm, "balanced"), Verifier(minilm, "balanced", lexicon=False)
+    a, b = "How do I exit Vim?", "How do I quit Vim?"
+    assert on.verify(a, b).verified and on.verify(a, b).score == 1.0
+    assert off.verify(a, b).score < 1.0
+    a, b = "What is the Nile?", "What is the Nile river?"  # a kind said beside its instance
+    assert on.verify(a, b).verified and not off.verify(a, b).verified
+    a, b = "How do I tighten a loose screw?", "How do I loosen a tight screw?"  # every word, in another form
+    assert off.verify(a, b).verified  # the embeddings alone see no difference
+    verdict = on.verify(a, b)
+    assert not verdict.verified and verdict.reason == "antonym"
+
+
+def test_the_wording_guard_lets_a_synonym_through():
+    assert veto("How do I exit Vim?", "How can I quit Vim?") is None
+    assert veto("How do I exit Vim?", "How can I install Vim?") == "wording"
+    assert veto("How do I exit Vim?", "How do I enter Vim?") == "wording"  # WordNet: antonyms
+
+
+def test_who_was_the_maker_asks_who_made(minilm):
+    verdict = Verifier(minilm, "balanced").verify(
+        "Who invented the telephone?", "Who was the inventor of the telephone?"
+    )
+    assert verdict.verified and verdict.score == 1.0
+
+
+def test_build_compacts_a_wordnet_dict_directory(tmp_path):
+    """A two-synset WordNet in the 3.0 file format, built and read back."""
+    src = tmp_path / "dict"
+    src.mkdir()
+    (src / "data.adj").write_text(
+        "  1 licence header line\n"
+        "00000001 00 a 02 hot 0 torrid 0 001 ! 00000002 a 0101 | high temperature\n"
+        "00000002 00 a 01 cold 0 001 ! 00000001 a 0101 | low temperature\n"
+    )
+    (src / "index.adj").write_text("  1 licence\nhot a 1 1 ! 1 1 00000001\ncold a 1 1 ! 1 1 00000002\n"
+                                   "torrid a 1 0 1 1 00000001\n")  # fmt: skip
+    (src / "adj.exc").write_text("hotter hot\n")
+    for pos in ("noun", "verb", "adv"):
+        (src / f"data.{pos}").write_text("")
+        (src / f"index.{pos}").write_text("")
+    target = tmp_path / "wn.txt.gz"
+    build(src, target)
+    small = WordNet(target)
+    assert small.related("hotter", "torrid") == "synonym"
+    assert small.related("torrid", "cold") == "antonym"
+    assert small.related("hot", "warm") is None
+
+
+def test_without_the_data_the_verifier_uses_embeddings_alone(minilm, monkeypatch, tmp_path):
+    monkeypatch.setattr(wn_module, "DATA", tmp_path / "missing.txt.gz")
+    monkeypatch.setattr(wn_module, "_LOADED", [])
+    assert wordnet() is None
+    verdict = Verifier(minilm, "balanced").verify("How do I exit Vim?", "How do I quit Vim?")
+    assert verdict.score < 1.0  # no second opinion, no crash
