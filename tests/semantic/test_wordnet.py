@@ -106,3 +106,43 @@ def test_without_the_data_the_verifier_uses_embeddings_alone(minilm, monkeypatch
     assert wordnet() is None
     verdict = Verifier(minilm, "balanced").verify("How do I exit Vim?", "How do I quit Vim?")
     assert verdict.score < 1.0  # no second opinion, no crash
+
+
+def test_a_replaced_word_is_compared_in_its_sentence(minilm):
+    """MiniLM places "symptoms" and "signs" apart as words (0.58); in one sentence they align."""
+    a, b = "What are the symptoms of dehydration?", "What are the signs of dehydration?"
+    alone = minilm.embed(["symptom", "sign"])
+    verdict = Verifier(minilm, "balanced").verify(a, b)
+    assert verdict.verified and verdict.alignments[0].similarity > float(alone[0] @ alone[1])
+    assert not Verifier(minilm, "strict").verify(a, b).verified  # strict: identical or WordNet synonyms only
+    # A sister word in the same sentence stays apart: the context does not make dogs cats.
+    refused = Verifier(minilm, "balanced").verify("Can dogs eat chocolate?", "Can cats eat chocolate?")
+    assert not refused.verified and refused.alignments[0].word == "dog"
+
+
+def test_words_in_context_are_unit_vectors_in_order(minilm):
+    states = minilm.model.words_in_context("How tall is Mount Everest?")
+    assert [w for w, _ in states] == ["how", "tall", "is", "mount", "everest", "?"]
+    for _, v in states:
+        assert abs(float(v @ v) - 1.0) < 1e-5
+    again = dict(minilm.model.words_in_context("What is tall?"))
+    assert float(dict(states)["tall"] @ again["tall"]) < 0.99  # the same word, another sentence
+
+
+def test_with_the_verifier_on_a_one_word_swap_is_the_verifiers_to_judge(scripted_upstream, minilm):
+    from prosa import Client
+    from prosa.cache import MemoryStore
+    from prosa.cache.semantic import SemanticPolicy
+
+    a, b = "How do I delete my Facebook account?", "How do I remove my Facebook account?"
+    assert veto(a, b) == "wording"
+    assert veto(a, b, wording=False) is None
+    served = {}
+    for verify in (False, True):
+        c = Client(base_url=scripted_upstream.base_url, api_key="sk-k", max_retries=0, cache=MemoryStore(),
+                   semantic=SemanticPolicy(verify=verify))  # fmt: skip
+        c.chat(a, model="echo")
+        served[verify] = c.chat(b, model="echo").cached
+        assert c.chat("How do I make iced coffee?", model="echo").cached is False
+        assert c.chat("How do I make iced tea?", model="echo").cached is False
+    assert served == {False: False, True: "semantic"}

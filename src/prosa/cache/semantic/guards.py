@@ -115,8 +115,12 @@ def profile(text: str) -> Profile:
     return Profile(text)
 
 
-def veto(a: str, b: str) -> str | None:
-    """The first guard that refuses to let an answer to ``a`` serve ``b`` (or the reverse), or None."""
+def veto(a: str, b: str, *, wording: bool = True) -> str | None:
+    """The first guard that refuses to let an answer to ``a`` serve ``b`` (or the reverse), or None.
+
+    ``wording=False`` leaves one-word swaps to the verifier, which compares the two words in
+    their sentences (the semantic cache does so when its verifier is on).
+    """
     pa, pb = profile(a), profile(b)
     if pa.language != pb.language and not (
         "latin" in (pa.language, pb.language) and _LATIN >= {pa.language, pb.language}
@@ -138,7 +142,7 @@ def veto(a: str, b: str) -> str | None:
         return "register"
     if pa.wh and pb.wh and pa.wh != pb.wh:
         return "question"  # who / when / where ask for different things
-    if _one_word_swapped(pa.content, pb.content):
+    if wording and _one_word_swapped(pa.content, pb.content):
         return "wording"
     return None
 
@@ -197,6 +201,17 @@ def _one_word_swapped(a: Counter[str], b: Counter[str]) -> bool:
     return not _near(x, y) and not _synonyms(x, y)
 
 
+def _distinct(x: str, y: str) -> bool:
+    """WordNet knows both words, as different words that are not synonyms."""
+    from .wordnet import wordnet
+
+    lexicon = wordnet()
+    if lexicon is None:
+        return False
+    lx, ly = lexicon.lemmas(x), lexicon.lemmas(y)
+    return bool(lx and ly and not lx & ly) and lexicon.related(x, y) != "synonym"
+
+
 def _synonyms(x: str, y: str) -> bool:
     """WordNet's word on a swap: "tall"/"high" or "exit"/"quit" is no change of meaning."""
     from .wordnet import wordnet
@@ -213,7 +228,9 @@ def _near(x: str, y: str) -> bool:
     common = len(os.path.commonprefix((x, y)))
     if common >= 6 and len(x) - common <= 3 and len(y) - common <= 3:
         return True
-    return len(short) >= 4 and len(long) - len(short) <= 1 and _edits(x, y) <= 1
+    if len(short) >= 4 and len(long) - len(short) <= 1 and _edits(x, y) <= 1:
+        return not _distinct(x, y)  # "tire"/"tyre" is one word, "weight"/"height" two
+    return False
 
 
 def _edits(x: str, y: str) -> int:

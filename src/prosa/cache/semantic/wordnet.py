@@ -131,7 +131,7 @@ class WordNet:
     def kind_of(self, general: str, specific: str) -> bool:
         """True when a common sense of ``general`` is a hypernym of one of ``specific`` within a few steps."""
         target = self.senses(general)
-        frontier = self.senses(specific)
+        frontier = self.senses(specific, 1)  # its commonest sense: "a line" is not a kind of "file"
         seen = set(frontier)
         for _ in range(_DEPTH):
             frontier = {h for s in frontier for h in self.synset(s)[1].get("@", ())} - seen
