@@ -146,3 +146,20 @@ def test_with_the_verifier_on_a_one_word_swap_is_the_verifiers_to_judge(scripted
         assert c.chat("How do I make iced coffee?", model="echo").cached is False
         assert c.chat("How do I make iced tea?", model="echo").cached is False
     assert served == {False: False, True: "semantic"}
+
+
+def test_an_added_word_may_stand_for_a_frame_word_in_context_but_a_new_detail_does_not(minilm):
+    verifier = Verifier(minilm, "balanced")
+    verdict = verifier.verify(
+        "How do I get a passport?", "How can I obtain a passport?"
+    )  # "get" is a frame word
+    assert verdict.verified and verdict.alignments[0].counterpart == "get"
+    for a, b in [
+        ("What are the symptoms of dehydration?", "What are the symptoms of severe dehydration?"),
+        ("How do I delete my Facebook account?", "How do I delete my Facebook account permanently?"),
+        (
+            "Do I have to pay tax on a lottery win?",
+            "Can I pay tax on a lottery win?",
+        ),  # a modal: never by context
+    ]:
+        assert not verifier.verify(a, b).verified

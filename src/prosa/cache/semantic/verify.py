@@ -10,19 +10,22 @@ thicker" and "make my sauce thinner" score 0.95. The verifier looks at the diffe
 2. Words both questions share, or share in another form ("painted"/"painter", "wrote"/"written",
    "tire"/"tyre"), are matched and set aside; so is the answer's kind said on one side only ("which
    city is the capital" / "what is the capital").
-3. Every word left over on either side must align with a word of the other question whose own MiniLM
-   embedding is close: a word with no close counterpart ("mortgage broker" for "mortgage") does not.
-   The score is the weakest alignment (1.0 when nothing is left over); a hit is verified when it
+3. Every word left over on either side must align with a word of the other question: by their own
+   MiniLM embeddings; or, when WordNet (:mod:`.wordnet`, shipped) lists them as synonyms, fully; or,
+   for one word replaced by another (or added), by their token states in the two sentences
+   (:mod:`.context`). A word added beside a word it is a kind of ("the Nile river") adds nothing. The
+   score is the weakest alignment (1.0 when nothing is left over); a hit is verified when it
    reaches the strictness's bar.
 4. Before that, who does what to whom must not change: two shared words that trade places across a
    third ("cats chase mice", "port 80 to port 8080") or a subject question turned object question
-   ("who taught Plato" / "who did Plato teach") refuse the hit.
+   ("who taught Plato" / "who did Plato teach") refuse the hit; so do two differing words WordNet
+   lists as antonyms ("tighten a loose screw" / "loosen a tight screw").
 
-Its word lists are grammar (frame words, question frames, irregular verb forms), not meaning: no
-synonym or antonym is listed. Embeddings place antonyms and sister words (hot/cold, gold/silver) about
-as close as synonyms, so a bar high enough to refuse them also refuses most synonyms: the verifier
-trades recall for precision. Word vectors are memoised: a word costs one small embedding the first
-time the process sees it.
+Its own word lists are grammar (frame words, question frames, irregular verb forms), not meaning:
+synonyms and antonyms come from WordNet, a lexical database not written for these tests. Embeddings
+place antonyms and sister words (hot/cold, gold/silver) about as close as synonyms; WordNet's
+antonyms refuse the first, and the bar keeps sister words apart in context ("dogs"/"cats" 0.66).
+Word vectors and sentences' token states are memoised.
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ import threading
 import unicodedata
 from collections import Counter, OrderedDict
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..._record import Record
 from ...errors import InvalidRequest
+from .context import Contexts
 from .guards import _near, _stem
 
 if TYPE_CHECKING:
@@ -102,6 +106,8 @@ _AUX = frozenset(
     "is are was were do does did can could should would will shall may might must has have had".split()
 )
 _MEMO = 8192
+# Modals, auxiliaries and question words carry meaning a sentence's other words cannot stand in for.
+_CLOSED = _AUX | frozenset("who what when where why how which whom whose not no never".split())
 
 
 class Alignment(Record):
@@ -191,6 +197,11 @@ def _same_word(x: str, y: str) -> bool:
     return _near(x, y) or (x[0].isalpha() and _root(x) == _root(y))
 
 
+def _in_sentence(token: str, word: str) -> bool:
+    """Whether a word of the sentence (as BERT splits it) is the verifier's (stemmed) ``word``."""
+    return token == word or _stem(token) == word or (token[:1].isalpha() and _same_word(_stem(token), word))
+
+
 def leftovers(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
     """The words of each side the other lacks, after matching equal words and forms of one word."""
     only_a, only_b = list((Counter(a) - Counter(b)).elements()), list((Counter(b) - Counter(a)).elements())
@@ -262,7 +273,7 @@ class Verifier:
 
             threading.Thread(target=wordnet, name="prosa-wordnet", daemon=True).start()
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._contexts: OrderedDict[str, list[tuple[str, np.ndarray]]] = OrderedDict()
+        self._contexts = Contexts(embedder, _in_sentence)
         self._lock = threading.Lock()
 
     def verify(self, a: str, b: str) -> Verdict:
@@ -298,13 +309,8 @@ class Verifier:
         # a word that replaced another ("lines" -> "words") must align with it.
         alignments = [self._align(x, only_b or wb, [] if only_b else wa, vectors) for x in only_a]
         alignments += [self._align(y, only_a or wa, [] if only_a else wb, vectors) for y in only_b]
-        if len(only_a) == 1 and len(only_b) == 1 and alignments[0].similarity < 1.0:
-            # One word replaced by another: compare the two in their sentences, where the rest of the
-            # question says which sense is meant ("how tall/high is Everest").
-            in_context = self._in_context(a, only_a[0], b, only_b[0])
-            if in_context is not None and in_context > alignments[0].similarity:
-                x, y = only_a[0], only_b[0]
-                alignments = [Alignment(x, y, in_context), Alignment(y, x, in_context)]
+        if len(only_a) + len(only_b) <= 2 and alignments[0].similarity < 1.0:
+            alignments = self._in_context(a, only_a, b, only_b, alignments)
         score = round(min(al.similarity for al in alignments), 4)
         verified = score >= self.bar
         return Verdict(score, verified, None if verified else "alignment", alignments)
@@ -335,29 +341,27 @@ class Verifier:
                 return Alignment(word, same or kind, 1.0)
         return Alignment(word, best, max(0.0, min(1.0, best_sim)))
 
-    def _in_context(self, a: str, x: str, b: str, y: str) -> float | None:
-        """The similarity of word ``x`` in ``a`` and word ``y`` in ``b``, by MiniLM's token states."""
-        model = getattr(self.embedder, "model", None)
-        if not hasattr(model, "words_in_context"):
-            return None  # another embedder: the static alignment stands
-        vx, vy = self._context_vector(model, a, x), self._context_vector(model, b, y)
-        if vx is None or vy is None:
-            return None
-        return max(0.0, min(1.0, float(vx @ vy)))
+    def _in_context(
+        self, a: str, only_a: list[str], b: str, only_b: list[str], alignments: list[Alignment]
+    ) -> list[Alignment]:
+        """One word replaced by another, or added, compared in the sentences (see :mod:`.context`).
 
-    def _context_vector(self, model: Any, text: str, word: str) -> np.ndarray | None:
-        with self._lock:
-            states = self._contexts.get(text)
-        if states is None:
-            states = model.words_in_context(text)
-            with self._lock:
-                self._contexts[text] = states
-                while len(self._contexts) > _MEMO // 8:
-                    self._contexts.popitem(last=False)
-        for w, v in states:
-            if w == word or _stem(w) == word or (w[:1].isalpha() and _same_word(_stem(w), word)):
-                return v
-        return None
+        A replaced word is compared with its replacement; an added word with every word of the
+        other question, frame words included ("how can I bake bread" / "how do I make bread").
+        """
+        if _CLOSED & {*only_a, *only_b}:
+            return alignments
+        if len(only_a) == 1 and len(only_b) == 1:
+            found = self._contexts.best(a, only_a[0], b, {only_b[0]})
+            if found and found[0] > alignments[0].similarity:
+                x, y = only_a[0], only_b[0]
+                return [Alignment(x, y, found[0]), Alignment(y, x, found[0])]
+        elif len(only_a) + len(only_b) == 1:
+            x, text, other = (only_a[0], a, b) if only_a else (only_b[0], b, a)
+            found = self._contexts.best(text, x, other, None)
+            if found and found[0] > alignments[0].similarity:
+                return [Alignment(x, found[1], found[0])]
+        return alignments
 
     def _vectors(self, words: set[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
