@@ -163,3 +163,9 @@ def test_an_added_word_may_stand_for_a_frame_word_in_context_but_a_new_detail_do
         ),  # a modal: never by context
     ]:
         assert not verifier.verify(a, b).verified
+
+
+def test_in_what_year_asks_when(minilm):
+    a, b = "When did the Berlin Wall fall?", "In what year did the Berlin Wall fall?"
+    assert veto(a, b) is None and Verifier(minilm, "strict").verify(a, b).verified
+    assert veto("What year did World War I start?", "What month did World War I start?") == "units"

@@ -51,6 +51,8 @@ GUARDS = (
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[$€£¥%]")
 _SENTENCE_END = re.compile(r"[.?!:;\n]+\s*")
 _DEGREES = re.compile(r"°\s*([cCfF])\b")
+# "In what year did X" asks what "When did X" asks (the verifier rewrites it the same way): no unit.
+_WHEN = re.compile(r"\b(?:in |at |on )?(?:what|which) (?:year|date)\b", re.IGNORECASE)
 _PHRASES = {  # multi-word register markers, matched on the lowercased text
     "step by step": "steps",
     "like i'm": "child",
@@ -81,6 +83,7 @@ class Profile:
     def __init__(self, text: str) -> None:
         text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'")
         text = _DEGREES.sub(lambda m: " celsius " if m.group(1) in "cC" else " fahrenheit ", text)
+        text = _WHEN.sub("when", text)
         tokens = _TOKEN.findall(text)
         lower = [t.lower() for t in tokens]
         self.words = frozenset(_bare(w) for w in lower) | frozenset(lower)

@@ -94,7 +94,7 @@ _REWRITES = [
         (r"\b(?:what (?:makes|made|causes|caused)|how come|what is the reason(?: for| that| why)?)\b", "why"),
         (r"\b(?:the )?difference between\b", "differ"),
         (r"\b(?:different|differs?) from\b", "differ"),
-        (r"\b(?:in |at |on )?what (?:year|date)\b", "when"),
+        (r"\b(?:in |at |on )?(?:what|which) (?:year|date)\b", "when"),
         (r"\bwhat does (\S+) (?:stand for|mean)\b", r"what is \1"),
         (r"\bwhat is (\S+) short for\b", r"what is \1"),
         (r"\bwhat is the (?:full form|meaning|definition) of\b", "what is"),
