@@ -17,7 +17,7 @@ rare senses make odd synonyms ("learn" is one sense of "teach"). Antonyms count 
 The data ships with prosa as ``wordnet3.txt.gz`` (about 2 MB), compacted from WordNet 3.0's
 ``data.*``, ``index.*`` and ``*.exc`` files by ``python -m prosa.cache.semantic.wordnet build DIR``
 (DIR: a WordNet dict directory, e.g. Debian's /usr/share/wordnet). WordNet's licence is in
-``WORDNET_LICENSE``. It is loaded on first use (~0.3 s), lines parsed as they are needed.
+``WORDNET_LICENSE``. It is loaded on first use (~1 s, ~25 MB), lines parsed as they are needed.
 """
 
 from __future__ import annotations
