@@ -13,7 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 FROZEN = ("semantic_frozen_v1.tsv", "semantic_frozen_v2.tsv", "semantic_frozen_v3.tsv")
-DEV = ("semantic_pairs.tsv", "semantic_pairs.holdout.tsv", "semantic_pairs.dev2.tsv")
+DEV = (
+    "semantic_pairs.tsv",
+    "semantic_pairs.holdout.tsv",
+    "semantic_pairs.dev2.tsv",
+    "semantic_pairs.dev3.tsv",
+)
 KINDS = {"antonym", "polarity", "entity", "number", "date", "scope", "role", "modality", "unit", "language"}
 
 

@@ -28,8 +28,9 @@ class SemanticPolicy(Record):
       long text blurs the details that make two texts different).
     - ``candidates``: how many of the closest stored questions are checked against the guards.
     - ``verify``: a second opinion on every candidate the guards let through: the words the two
-      questions do not share must align by their own MiniLM embeddings (see
-      :mod:`prosa.cache.semantic.verify`). Needs the bundled MiniLM weights whatever the embedder.
+      questions do not share must align, by their MiniLM embeddings, as WordNet synonyms, or in
+      their sentences (see :mod:`prosa.cache.semantic.verify`). Needs the bundled MiniLM weights
+      whatever the embedder.
     - ``strictness``: how close those words must be: "strict", "balanced" (default), "lenient", or
       a number in [0, 1]. The README lists each setting's measured precision and recall.
     """
