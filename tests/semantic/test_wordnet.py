@@ -140,7 +140,7 @@ def test_with_the_verifier_on_a_one_word_swap_is_the_verifiers_to_judge(scripted
     served = {}
     for verify in (False, True):
         c = Client(base_url=scripted_upstream.base_url, api_key="sk-k", max_retries=0, cache=MemoryStore(),
-                   semantic=SemanticPolicy(verify=verify))  # fmt: skip
+                   semantic=SemanticPolicy(verify=verify, strictness="balanced"))  # fmt: skip
         c.chat(a, model="echo")
         served[verify] = c.chat(b, model="echo").cached
         assert c.chat("How do I make iced coffee?", model="echo").cached is False

@@ -31,7 +31,7 @@ class SemanticPolicy(Record):
       questions do not share must align, by their MiniLM embeddings, as WordNet synonyms, or in
       their sentences (see :mod:`prosa.cache.semantic.verify`). Needs the bundled MiniLM weights
       whatever the embedder.
-    - ``strictness``: how close those words must be: "strict", "balanced" (default), "lenient", or
+    - ``strictness``: how close those words must be: "strict" (default), "balanced", "lenient", or
       a number in [0, 1]. The README lists each setting's measured precision and recall.
     """
 
@@ -54,7 +54,7 @@ class SemanticPolicy(Record):
         max_question_tokens: int = 128,
         candidates: int = 5,
         verify: bool = True,
-        strictness: str | float = "balanced",
+        strictness: str | float = "strict",
     ) -> None:
         from .verify import bar_of
 
