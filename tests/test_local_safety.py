@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from prosa import Client
@@ -52,16 +54,34 @@ def test_loop_guard_leaves_ordinary_answers_alone(text):
 
 
 def test_a_looping_answer_is_cut_with_finish_reason_length():
-    # At temperature 0 SmolLM2 copies this pattern; without the guard it writes about 42 tokens of "yes".
-    messages = [
-        {"role": "user", "content": "Say yes."},
-        {"role": "assistant", "content": " ".join(["yes"] * 30)},
-        {"role": "user", "content": "Again, longer."},
-    ]
-    reply = Client("local", cache=None).chat(messages, max_tokens=300, temperature=0)
+    # A schema makes the real model write "yes yes yes ..." whatever the CPU's arithmetic (an unconstrained
+    # prompt loops on one machine and not on another); without the guard it writes all 300 tokens.
+    schema = {"type": "string", "pattern": "^(yes ){200}$"}
+    reply = Client("local", cache=None).chat(
+        "Say yes many times.",
+        max_tokens=300,
+        temperature=0,
+        response_format={"type": "json_schema", "json_schema": {"name": "yeses", "schema": schema}},
+    )
     assert reply.finish_reason == "length"
-    assert reply.usage.completion_tokens < 30
+    assert reply.usage.completion_tokens < 100
     assert reply.text.count("yes") >= 10
+
+
+def test_the_local_model_follows_a_json_schema():
+    # OpenAI's json_schema form reaches llama.cpp as a grammar (it used to be accepted and ignored).
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "enum": ["Paris", "Rome"]}},
+        "required": ["city"],
+    }
+    reply = Client("local", cache=None).chat(
+        "What is the capital of France?",
+        max_tokens=40,
+        temperature=0,
+        response_format={"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}},
+    )
+    assert json.loads(reply.text)["city"] in {"Paris", "Rome"}
 
 
 def test_default_max_tokens_comes_from_the_config_file(prosa_home):

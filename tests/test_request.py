@@ -185,3 +185,32 @@ def test_a_reply_passes_back_as_the_assistant_turn():
         "role": "assistant", "content": None,
         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "w", "arguments": "{\"a\": 1}"}}],
     }  # fmt: skip
+
+
+def test_the_question_is_the_last_user_message_and_semantic_hits_take_it_only_when_it_ends_the_request():
+    from prosa.cache.semantic.policy import question_of
+
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
+    asked = build([{"role": "user", "content": "first"}, {"role": "assistant", "content": "a"},
+                   {"role": "user", "content": "second"}])  # fmt: skip
+    assert asked.question == "second" and question_of(asked) == "second"
+    answered = build([{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}])
+    assert answered.question == "q" and question_of(answered) is None  # a later turn: never shared by meaning
+    parts = build([{"role": "user", "content": [{"type": "text", "text": "what is "}, image,
+                                                {"type": "text", "text": "this?"}]}])  # fmt: skip
+    assert parts.question == "what is this?" and question_of(parts) is None  # content parts: not by meaning
+    assert build([{"role": "system", "content": "s"}, {"role": "assistant", "content": "a"}]).question == ""
+
+
+@pytest.mark.parametrize(("name", "local"), [("local", True), ("SmolLM2", True), (" local ", True),
+                                             ("gpt-4o-mini", False), ("localhost", False), (5, False)])  # fmt: skip
+def test_every_name_of_the_local_model_is_one_name(name, local):
+    from prosa.request import canonical_model, is_local_model
+
+    assert is_local_model(name) is local
+    assert canonical_model(name) == ("local" if local else name)
+    if isinstance(name, str):  # a Client keys every alias of the local model under one name
+        from prosa import Client
+
+        call = Client(cache="memory").prepare("hi", name, {}, refresh=False, use_cache=True)
+        assert call.request.model == ("local" if local else name.strip())

@@ -6,48 +6,39 @@ request -> cache lookup -> hit: replay the recorded chunks
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable
-from typing import Any, Literal, overload
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Generic, Literal, TypeVar, overload
 
-from ._record import Record
 from .cache.cache import Hit, ResponseCache, open_cache
 from .cache.controls import check_name
 from .cache.entry import Entry
 from .cache.flight import Flight, shared_flight
+from .cache.flight_hooks import task_hooks, thread_hooks
 from .cache.replay import areplay, replay
 from .config import DEFAULT_OPENAI_MODEL, Settings, load_settings
 from .errors import InvalidRequest, NotCached
 from .providers.base import Provider
 from .reply import Chunk, Reply
-from .request import LOCAL_MODEL_NAMES, ChatRequest, PromptInput
+from .request import Call, ChatRequest, PromptInput, canonical_model, is_local_model
 from .stream import AsyncChatStream, ChatStream, Collector, reply_of
 
 _UNSET: Any = object()
 
 
-class Call(Record):
-    """One request on its way: the validated request, who answers it, and what the cache may do.
-
-    Nothing changes a Call once prepared (the gateway reuses one for every repeat of a body): a
-    lookup returns its :class:`Hit` instead."""
-
-    __slots__ = ("request", "provider", "model_name", "key", "save", "start")
-
-    def __init__(
-        self,
-        request: ChatRequest,
-        provider: Provider,
-        model_name: str,
-        key: str | None,
-        save: bool,
-        start: float,
-    ) -> None:
-        self.request, self.provider, self.model_name = request, provider, model_name
-        self.key, self.save, self.start = key, save, start
+S = TypeVar("S", ChatStream, AsyncChatStream)
 
 
-class _Base:
+class _Base(Generic[S]):
+    """What Client and AsyncClient share: every step but the waiting. Each subclass adds its driver
+    (the blocking or the awaited lookup, a thread or a task pump) and its stream type."""
+
+    _Stream: type[S]
+    _replay: Callable[..., Any]
+    _hooks: Callable[..., dict[str, Any]]  # a flight's store hooks: blocking, or their async twins
+    _fly: Callable[[Flight, Call, bool], Any]  # start the pump (when new); the flight's chunks
+
     def __init__(
         self,
         provider: Literal["local", "openai"] | None = None,
@@ -87,14 +78,10 @@ class _Base:
     def default_model(self) -> str:
         # With no key and no model named, the local model answers; the local provider says so once per
         # machine when it first answers (prosa.notice), never here, before the request is validated.
-        if self.model or self.settings.default_model:
-            return self.model or self.settings.default_model  # type: ignore[return-value]
-        if self.provider_kind == "openai" or (self.provider_kind is None and self.settings.openai_api_key):
-            return DEFAULT_OPENAI_MODEL
-        return "local"
+        return self.model or self.settings.model_for(self.provider_kind)
 
     def provider_for(self, model: str) -> Provider:
-        is_local = model.lower() in LOCAL_MODEL_NAMES
+        is_local = is_local_model(model)
         kind = self.provider_kind or ("local" if is_local else "openai")
         if kind == "local" and not is_local:
             raise InvalidRequest(
@@ -139,9 +126,7 @@ class _Base:
             # The data lands in the request's system message, so the cache key covers what is sent.
             request = ground(self, prompt, model, params, persona, data)[0]
         else:
-            name = model or self.default_model()
-            if name.lower() in LOCAL_MODEL_NAMES:
-                name = "local"  # one name for the local model, so its aliases share cache entries
+            name = canonical_model(model or self.default_model())  # the local model's aliases share entries
             request = ChatRequest.build(prompt, model=name, **params)
         if scope:
             request = request.with_scope(scope)
@@ -157,80 +142,82 @@ class _Base:
                 cache.count("bypasses", request.scope)
         return Call(request, provider, provider.model_name(request), key, save, start)
 
-    def hit(self, call: Call, refresh: bool, max_age: float | None = None) -> Hit | None:
-        """The cached answer for this call: an exact hit, else a semantic one (when enabled), else None.
-
-        With ``max_age``, an answer stored more than that many seconds ago is not served."""
-        if call.key is None or refresh:
-            return None
-        assert self.cache is not None
-        entry = self.cache.lookup(call.key)
-        found = self.semantic.lookup(call) if self.semantic is not None and entry is None else None
-        return self._settle(call, entry, found, max_age)
-
     def _settle(
-        self, call: Call, entry: Entry | None, found: Hit | None, max_age: float | None
-    ) -> Hit | None:
-        """What a lookup's results make of a call (I/O-free, shared by hit and ahit): a fresh exact hit,
-        else a fresh semantic one, else a miss; each counted in the totals and the call's scope."""
-        cache = self.cache
-        assert cache is not None and call.key is not None
-        scope = call.request.scope
-        if entry is not None and (max_age is None or time.time() - entry.created <= max_age):
-            cache.count_hit(entry, scope)
-            return Hit(entry, call.key)
-        if found is not None and max_age is not None and time.time() - found.entry.created > max_age:
-            found = None
-        if found is not None:
-            cache.count_hit(found.entry, scope)  # a semantic hit: exact match was tried first and missed
-        else:
-            cache.count("misses", scope)
-        return found
-
-    def look(
-        self, call: Call, refresh: bool, max_age: float | None = None, only_if_cached: bool = False
-    ) -> tuple[Hit | None, bool]:
-        """The hit for a call under the per-request controls, and whether a miss must overwrite.
-
-        A miss under ``max_age`` asks again and overwrites the stale answer; under ``only_if_cached``
-        it raises :class:`NotCached` (the model is never called)."""
-        return _controlled(self.hit(call, refresh, max_age), refresh, max_age, only_if_cached)
+        self, call: Call, refresh: bool, entry: Entry | None, found: Hit | None, max_age: float | None,
+        only_if_cached: bool,
+    ) -> tuple[Hit | None, bool]:  # fmt: skip
+        """What a lookup found, under the per-request controls (shared by look and alook): a fresh exact
+        hit, else a fresh semantic one, else a miss, counted in the totals and the call's scope; and
+        whether a miss must overwrite (under ``max_age``). A miss under ``only_if_cached`` raises
+        :class:`NotCached`: the model is never called."""
+        hit = None
+        if call.key is not None and not refresh:  # else nothing was looked up
+            cache = self.cache
+            assert cache is not None
+            scope = call.request.scope
+            if entry is not None and (max_age is None or time.time() - entry.created <= max_age):
+                hit = Hit(entry, call.key)
+            elif found is not None and (max_age is None or time.time() - found.entry.created <= max_age):
+                hit = found  # a semantic hit: the exact match was tried first and missed
+            if hit is not None:
+                cache.count_hit(hit.entry, scope)
+            else:
+                cache.count("misses", scope)
+        if hit is None:
+            if only_if_cached:
+                raise NotCached(
+                    "no cached answer for this request and only-if-cached was asked, so the model was not "
+                    "called; ask without only-if-cached (or with a larger max-age) to get an answer"
+                )
+            if max_age is not None:
+                refresh = True
+        return hit, refresh
 
     def flight(self, call: Call, refresh: bool, ttl: float | None = None) -> tuple[Flight, bool]:
-        """The flight answering this call: an identical one already in progress, or a new one.
-
-        ``ttl`` (seconds) is the lifetime of the answer it stores (the first caller's, when joined)."""
+        """The flight answering this call: an identical one already in progress, or a new one. ``ttl``
+        (seconds) is the lifetime of the answer it stores (the first caller's, when joined)."""
         cache = self.cache
-        semantic = self.semantic
 
         def make(registry_key: tuple[str, str] | None) -> Flight:
-            on_complete = coordinate = None
-            hooks: dict[str, Any] = {}
-            if call.save and cache is not None:
-                key = call.key
-                assert key is not None
-
-                def on_complete(chunks: list[Chunk]) -> None:
-                    cache.save(key, chunks, call.model_name, call.provider.kind, call.request, ttl)
-                    if semantic is not None:
-                        semantic.remember(call, key)  # the question's vector is memoised since the lookup
-
-                if not refresh and getattr(cache.store, "supports_locks", False):
-
-                    def coordinate() -> tuple[Entry | None, Callable[[], None] | None]:
-                        return cache.coordinate(key, self.settings.timeout)
-
-                if isinstance(self, AsyncClient):  # the task pump's twins: no store call on the loop
-                    from .cache.flight_hooks import async_hooks
-
-                    hooks = async_hooks(cache, semantic, call, key, refresh, self.settings.timeout, ttl)
-            return Flight(on_complete, registry_key, coordinate, **hooks)
+            if not call.save or cache is None:
+                return Flight(registry_key)
+            hooks = self._hooks(cache, self.semantic, call, refresh, self.settings.timeout, ttl)
+            return Flight(registry_key, **hooks)
 
         if call.key is None or refresh or cache is None:
             flight = make(None)
             flight.join()
             return flight, True
         return shared_flight((cache.store.place, call.key), make)
+
+    def _call(
+        self, prompt: PromptInput, system: str | None, model: str | None, params: dict[str, Any],
+        refresh: bool, use_cache: bool, persona: Any, data: Any, namespace: str | None,
+    ) -> Call:  # fmt: skip
+        """chat()'s first step: its arguments made a prepared call."""
+        if system is not None:
+            params["system"] = system
+        scope = self.scope_of(namespace)
+        return self.prepare(
+            prompt, model, params, refresh, use_cache, persona=persona, data=data, scope=scope
+        )
+
+    def _answer(
+        self, call: Call, hit: Hit | None, refresh: bool, stream: bool, pace: bool, ttl: int | None
+    ) -> Any:
+        """chat()'s step after the lookup: a whole cached answer, a replayed stream, or the model's
+        stream (a miss). Only reading a miss to its end is left to the caller (blocking or awaited)."""
+        if hit is None:
+            return self.ask_model(call, refresh, _seconds(ttl, "ttl"))
+        if not stream:
+            return self.cached_reply(call, hit)
+        return self._Stream(self._replay(hit.entry, pace), self.collector(call, hit), _nothing)
+
+    def ask_model(self, call: Call, refresh: bool = False, ttl: float | None = None) -> S:
+        """The model's answer to a prepared call that missed the cache (the gateway's misses too): a new
+        upstream call, or the identical one in flight (single-flight), recorded as it streams."""
+        flight, new = self.flight(call, refresh, ttl)
+        return self._Stream(self._fly(flight, call, new), self.collector(call, None), flight.leave)
 
     def cached_reply(self, call: Call, hit: Hit) -> Reply:
         """A whole answer straight from an entry: the hot path of a non-streaming hit makes no chunks."""
@@ -265,10 +252,21 @@ class _Base:
 
         return EmbedRequest.build(input, model=model or self.embeddings().default_model(), **params)
 
+    def _embedding(
+        self, input: Any, model: str | None, use_cache: bool, refresh: bool, namespace: str | None,  # noqa: A002
+        params: dict[str, Any],
+    ) -> Callable[[], Any]:  # fmt: skip
+        """embed()'s work, validated and ready to run (blocking: in a thread for AsyncClient)."""
+        request = self.embed_request(input, model, params)
+        scope = self.scope_of(namespace)
+        return functools.partial(
+            self.embeddings().embed, request, use_cache=use_cache, refresh=refresh, scope=scope
+        )
+
     def list_models(self) -> list[str]:
         """The local model, and the models of the OpenAI-compatible server when one is configured."""
         models = ["local"]
-        if self.settings.openai_api_key or not self.settings.is_openai_host:
+        if self.settings.has_upstream:
             # A prosa gateway upstream lists its own 'local' too: name each model once.
             models += [m for m in self.provider_for(DEFAULT_OPENAI_MODEL).list_models() if m not in models]
         return models
@@ -300,12 +298,16 @@ def _open_semantic(cache: ResponseCache | None, settings: Settings, option: Any)
     return None if policy is None else SemanticCache(cache, policy, settings)
 
 
-class Client(_Base):
+class Client(_Base[ChatStream]):
     """Ask a model, synchronously.
 
     ``Client()`` uses OpenAI when a key is configured, else the embedded local model.
     ``cache`` is a store, ``"memory"``, ``"sqlite"``, ``"sqlite:///path.db"``, a path, or None.
     """
+
+    _Stream = ChatStream
+    _replay = staticmethod(replay)
+    _hooks = staticmethod(thread_hooks)
 
     @overload
     def chat(self, prompt: PromptInput, *, stream: Literal[False] = False, **kw: Any) -> Reply: ...
@@ -313,23 +315,11 @@ class Client(_Base):
     def chat(self, prompt: PromptInput, *, stream: Literal[True], **kw: Any) -> ChatStream: ...
 
     def chat(
-        self,
-        prompt: PromptInput,
-        *,
-        system: str | None = None,
-        model: str | None = None,
-        stream: bool = False,
-        refresh: bool = False,
-        use_cache: bool = True,
-        pace: bool = False,
-        persona: Any = None,
-        data: Any = None,
-        namespace: str | None = None,
-        max_age: int | None = None,
-        ttl: int | None = None,
-        only_if_cached: bool = False,
-        **params: Any,
-    ) -> Reply | ChatStream:
+        self, prompt: PromptInput, *, system: str | None = None, model: str | None = None, stream: bool = False,
+        refresh: bool = False, use_cache: bool = True, pace: bool = False, persona: Any = None, data: Any = None,
+        namespace: str | None = None, max_age: int | None = None, ttl: int | None = None,
+        only_if_cached: bool = False, **params: Any,
+    ) -> Reply | ChatStream:  # fmt: skip
         """Ask a question (a string) or continue a conversation (a list of messages).
 
         Messages are mappings with every role and field of the Chat Completions API (content parts,
@@ -349,30 +339,27 @@ class Client(_Base):
         old, else asks again and overwrites it; ``ttl`` (seconds) is how long the stored answer lives;
         ``only_if_cached=True`` never calls the model and raises :class:`prosa.errors.NotCached` on a miss.
         """
-        if system is not None:
-            params["system"] = system
-        scope = self.scope_of(namespace)
-        call = self.prepare(
-            prompt, model, params, refresh, use_cache, persona=persona, data=data, scope=scope
-        )
+        call = self._call(prompt, system, model, params, refresh, use_cache, persona, data, namespace)
         hit, refresh = self.look(call, refresh, _seconds(max_age, "max_age"), only_if_cached)
-        if hit is not None and not stream:
-            return self.cached_reply(call, hit)
-        if hit is not None:
-            result = ChatStream(replay(hit.entry, pace and stream), self.collector(call, hit), _nothing)
-        else:
-            result = self.ask_model(call, refresh, _seconds(ttl, "ttl"))
-        if stream:
-            return result
-        return result.reply
+        result = self._answer(call, hit, refresh, stream, pace, ttl)
+        return result if stream or hit is not None else result.reply
 
-    def ask_model(self, call: Call, refresh: bool = False, ttl: float | None = None) -> ChatStream:
-        """The model's answer to a prepared call that missed the cache: a new upstream call, or the
-        identical one already in flight (single-flight), recorded for the cache as it streams."""
-        flight, new = self.flight(call, refresh, ttl)
+    def look(
+        self, call: Call, refresh: bool, max_age: float | None = None, only_if_cached: bool = False
+    ) -> tuple[Hit | None, bool]:
+        """The hit for a call (the exact entry, else a semantic one when enabled) under the per-request
+        controls, and whether a miss must overwrite: see ``_settle``."""
+        entry = found = None
+        if call.key is not None and not refresh:
+            entry = self.cache.lookup(call.key)  # type: ignore[union-attr]
+            if entry is None and self.semantic is not None:
+                found = self.semantic.lookup(call)
+        return self._settle(call, refresh, entry, found, max_age, only_if_cached)
+
+    def _fly(self, flight: Flight, call: Call, new: bool) -> Iterator[Chunk]:
         if new:
             flight.start_thread(lambda: call.provider.stream(call.request))
-        return ChatStream(flight.follow(), self.collector(call, None), flight.leave)
+        return flight.follow()
 
     def embed(
         self, input: Any, *, model: str | None = None, use_cache: bool = True, refresh: bool = False,  # noqa: A002
@@ -385,13 +372,15 @@ class Client(_Base):
         offline; any other model goes to the OpenAI-compatible server. ``dimensions`` and any other
         field go upstream and into the key.
         """
-        request = self.embed_request(input, model, params)
-        scope = self.scope_of(namespace)
-        return self.embeddings().embed(request, use_cache=use_cache, refresh=refresh, scope=scope)
+        return self._embedding(input, model, use_cache, refresh, namespace, params)()
 
 
-class AsyncClient(_Base):
+class AsyncClient(_Base[AsyncChatStream]):
     """Ask a model from asyncio: ``await client.chat(...)``; ``async for c in await client.chat(..., stream=True)``."""
+
+    _Stream = AsyncChatStream
+    _replay = staticmethod(areplay)
+    _hooks = staticmethod(task_hooks)  # no store call on the loop
 
     @overload
     async def chat(self, prompt: PromptInput, *, stream: Literal[False] = False, **kw: Any) -> Reply: ...
@@ -399,69 +388,37 @@ class AsyncClient(_Base):
     async def chat(self, prompt: PromptInput, *, stream: Literal[True], **kw: Any) -> AsyncChatStream: ...
 
     async def chat(
-        self,
-        prompt: PromptInput,
-        *,
-        system: str | None = None,
-        model: str | None = None,
-        stream: bool = False,
-        refresh: bool = False,
-        use_cache: bool = True,
-        pace: bool = False,
-        persona: Any = None,
-        data: Any = None,
-        namespace: str | None = None,
-        max_age: int | None = None,
-        ttl: int | None = None,
-        only_if_cached: bool = False,
-        **params: Any,
-    ) -> Reply | AsyncChatStream:
+        self, prompt: PromptInput, *, system: str | None = None, model: str | None = None, stream: bool = False,
+        refresh: bool = False, use_cache: bool = True, pace: bool = False, persona: Any = None, data: Any = None,
+        namespace: str | None = None, max_age: int | None = None, ttl: int | None = None,
+        only_if_cached: bool = False, **params: Any,
+    ) -> Reply | AsyncChatStream:  # fmt: skip
         """Same arguments as :meth:`Client.chat`; returns a Reply or an :class:`AsyncChatStream`."""
-        if system is not None:
-            params["system"] = system
-        scope = self.scope_of(namespace)
-        call = self.prepare(
-            prompt, model, params, refresh, use_cache, persona=persona, data=data, scope=scope
-        )
+        call = self._call(prompt, system, model, params, refresh, use_cache, persona, data, namespace)
         hit, refresh = await self.alook(call, refresh, _seconds(max_age, "max_age"), only_if_cached)
-        if hit is not None and not stream:
-            return self.cached_reply(call, hit)
-        if hit is not None:
-            result = AsyncChatStream(areplay(hit.entry, pace and stream), self.collector(call, hit), _nothing)
-        else:
-            result = self.ask_model(call, refresh, _seconds(ttl, "ttl"))
-        if stream:
-            return result
-        return await result.collect()
-
-    async def ahit(self, call: Call, refresh: bool, max_age: float | None = None) -> Hit | None:
-        """The async twin of :meth:`hit`: the store through its async side (bounded, never blocking the
-        loop), the semantic lookup (an embedding) in a thread."""
-        if call.key is None or refresh:
-            return None
-        from .cache.async_cache import alookup
-
-        assert self.cache is not None
-        entry = await alookup(self.cache, call.key)
-        found = None
-        if entry is None and self.semantic is not None:
-            import asyncio
-
-            found = await asyncio.to_thread(self.semantic.lookup, call)
-        return self._settle(call, entry, found, max_age)
+        result = self._answer(call, hit, refresh, stream, pace, ttl)
+        return result if stream or hit is not None else await result.collect()
 
     async def alook(
         self, call: Call, refresh: bool, max_age: float | None = None, only_if_cached: bool = False
     ) -> tuple[Hit | None, bool]:
-        """The async twin of :meth:`look`."""
-        return _controlled(await self.ahit(call, refresh, max_age), refresh, max_age, only_if_cached)
+        """The async twin of :meth:`Client.look`: the store through its async side (bounded, never
+        blocking the loop), the semantic lookup (an embedding) in a thread."""
+        entry = found = None
+        if call.key is not None and not refresh:
+            from .cache.async_cache import alookup
 
-    def ask_model(self, call: Call, refresh: bool = False, ttl: float | None = None) -> AsyncChatStream:
-        """The async twin of :meth:`Client.ask_model` (the gateway calls it for its misses)."""
-        flight, new = self.flight(call, refresh, ttl)
+            entry = await alookup(self.cache, call.key)  # type: ignore[arg-type]
+            if entry is None and self.semantic is not None:
+                import asyncio
+
+                found = await asyncio.to_thread(self.semantic.lookup, call)
+        return self._settle(call, refresh, entry, found, max_age, only_if_cached)
+
+    def _fly(self, flight: Flight, call: Call, new: bool) -> AsyncIterator[Chunk]:
         if new:
             flight.start_task(lambda: call.provider.astream(call.request))
-        return AsyncChatStream(flight.afollow(), self.collector(call, None), flight.leave)
+        return flight.afollow()
 
     async def embed(
         self, input: Any, *, model: str | None = None, use_cache: bool = True, refresh: bool = False,  # noqa: A002
@@ -470,29 +427,10 @@ class AsyncClient(_Base):
         """The async twin of :meth:`Client.embed` (the work runs in a thread: the loop never blocks)."""
         import asyncio
 
-        request = self.embed_request(input, model, params)
-        scope = self.scope_of(namespace)
-        return await asyncio.to_thread(
-            self.embeddings().embed, request, use_cache=use_cache, refresh=refresh, scope=scope
-        )
+        return await asyncio.to_thread(self._embedding(input, model, use_cache, refresh, namespace, params))
 
     async def aclose(self) -> None:
         self.close()
-
-
-def _controlled(
-    hit: Hit | None, refresh: bool, max_age: float | None, only_if_cached: bool
-) -> tuple[Hit | None, bool]:
-    """A miss under the per-request controls: only-if-cached refuses it, max-age makes it overwrite."""
-    if hit is None:
-        if only_if_cached:
-            raise NotCached(
-                "no cached answer for this request and only-if-cached was asked, so the model was not "
-                "called; ask without only-if-cached (or with a larger max-age) to get an answer"
-            )
-        if max_age is not None:
-            refresh = True
-    return hit, refresh
 
 
 def _nothing() -> None:

@@ -31,7 +31,11 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
-def _user_dir(kind: str, xdg: str, fallback: str) -> Path:
+def user_dir(kind: str, env: str, xdg: str, fallback: str) -> Path:
+    """One of prosa's user dirs: the ``env`` variable's path when set, else the platform's ``kind`` dir."""
+    chosen = os.environ.get(env)
+    if chosen:
+        return Path(chosen)
     if sys.platform.startswith("linux"):
         # The XDG rule platformdirs applies on Linux, without importing it (a few ms on every start).
         base = os.environ.get(xdg, "").strip()
@@ -42,13 +46,11 @@ def _user_dir(kind: str, xdg: str, fallback: str) -> Path:
 
 
 def config_dir() -> Path:
-    env = os.environ.get("PROSA_CONFIG_DIR")
-    return Path(env) if env else _user_dir("config", "XDG_CONFIG_HOME", "~/.config")
+    return user_dir("config", "PROSA_CONFIG_DIR", "XDG_CONFIG_HOME", "~/.config")
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("PROSA_CACHE_DIR")
-    return Path(env) if env else _user_dir("cache", "XDG_CACHE_HOME", "~/.cache")
+    return user_dir("cache", "PROSA_CACHE_DIR", "XDG_CACHE_HOME", "~/.cache")
 
 
 def config_path() -> Path:
@@ -63,45 +65,74 @@ def default_cache_path() -> Path:
     return cache_dir() / "cache.db"
 
 
-class Settings(Record):
-    """Everything prosa can be configured with. See the README's Configuration section."""
+class Field(Record):
+    """One setting, declared once: everything that reads, parses, shows or documents it comes from here.
 
-    __slots__ = (
-        "openai_api_key",
-        "openai_base_url",
-        "timeout",
-        "max_retries",
-        "default_model",
-        "local_model_path",
-        "local_n_ctx",
-        "local_max_tokens",
-        "cache",
-        "cache_nondeterministic",
-        "cache_ttl",
-        "cache_max_size_mb",
-        "cache_semantic",
-        "cache_semantic_threshold",
-        "cache_semantic_embedder",
-        "prices",
-        "_sources",
-    )
+    ``path`` is where it lives in config.toml ("local.n_ctx"), ``env`` its environment variable (or
+    None), ``kind`` the type a value is parsed into (str values are taken as given), ``shown`` how
+    ``prosa config show`` words a default of None.
+    """
+
+    __slots__ = ("name", "env", "path", "kind", "default", "shown", "doc")
+
+    def __init__(
+        self,
+        name: str,
+        env: str | None,
+        path: str | None,
+        kind: type,
+        default: Any,
+        doc: str,
+        shown: Any = None,
+    ) -> None:
+        self.name, self.env, self.path, self.kind = name, env, path, kind
+        self.default, self.doc, self.shown = default, doc, shown
+
+
+# In the order `prosa config show` lists them. The README's Configuration section documents each
+# environment variable and config path (tests/test_config.py checks it still does).
+FIELDS = (
+    Field("default_model", "PROSA_MODEL", "default_model", str, None,
+          "the model when a request names none (None: gpt-4o-mini with an OpenAI key, else local)"),
+    Field("openai_api_key", "OPENAI_API_KEY", None, str, None,
+          "the OpenAI key; else the key store's (prosa keys set openai)", "none"),
+    Field("openai_base_url", "OPENAI_BASE_URL", "openai.base_url", str, None,
+          "an OpenAI-compatible server (None: OpenAI's)", OPENAI_BASE_URL),
+    Field("timeout", "PROSA_TIMEOUT", "openai.timeout", float, 60.0, "seconds to wait for the server"),
+    Field("max_retries", None, "openai.max_retries", int, 2, "retries of a failed call to the server"),
+    Field("local_model_path", "PROSA_LOCAL_MODEL", "local.model_path", str, None,
+          "the local model's GGUF file (None: the bundled SmolLM2-135M)"),
+    Field("local_n_ctx", None, "local.n_ctx", int, 4096, "the local model's context window"),
+    Field("local_max_tokens", None, "local.max_tokens", int, 512,
+          "the local model's answer length when a request sets none"),
+    Field("cache", "PROSA_CACHE", "cache.store", str, None,
+          "the cache spec (None: the library has none; the CLI and the gateway use sqlite)"),
+    Field("cache_nondeterministic", None, "cache.nondeterministic", bool, True,
+          "cache answers to requests with a temperature above 0 too"),
+    Field("cache_ttl", None, "cache.ttl", float, None, "seconds an entry lives", "none (entries never expire)"),
+    Field("cache_max_size_mb", None, "cache.max_size_mb", float, None, "the store's size limit",
+          "none (no limit)"),
+    Field("cache_semantic", None, "cache.semantic", bool, False,
+          "serve answers to questions that mean the same (opt-in)"),
+    Field("cache_semantic_threshold", None, "cache.semantic_threshold", float, None,
+          "the similarity a semantic hit needs (None: the embedder's calibrated default)",
+          "0.86 (the embedder's calibration)"),
+    Field("cache_semantic_embedder", None, "cache.semantic_embedder", str, None,
+          'the semantic embedder (None: the bundled MiniLM; or "openai[:MODEL]")', "minilm"),
+)  # fmt: skip
+
+_FIELD = {f.name: f for f in FIELDS}
+
+
+class Settings(Record):
+    """Everything prosa can be configured with: one attribute per entry of :data:`FIELDS`, plus
+    ``prices`` (USD per 1M tokens by model). See the README's Configuration section."""
+
+    __slots__ = (*[f.name for f in FIELDS], "prices", "_sources")
 
     def __init__(self) -> None:
-        self.openai_api_key: str | None = None
-        self.openai_base_url: str | None = None
-        self.timeout: float = 60.0
-        self.max_retries: int = 2
-        self.default_model: str | None = None
-        self.local_model_path: str | None = None
-        self.local_n_ctx: int = 4096
-        self.local_max_tokens: int = 512  # the local model's answer length when a request sets none
-        self.cache: str | None = None
-        self.cache_nondeterministic: bool = True
-        self.cache_ttl: float | None = None
-        self.cache_max_size_mb: float | None = None
-        self.cache_semantic: bool = False  # serve answers to questions that mean the same (opt-in)
-        self.cache_semantic_threshold: float | None = None  # None: the embedder's calibrated default
-        self.cache_semantic_embedder: str | None = None  # None: the bundled MiniLM; or "openai[:MODEL]"
+        for f in FIELDS:
+            setattr(self, f.name, f.default)
         self.prices: dict[str, tuple[float, float]] = dict(DEFAULT_PRICES)
         self._sources: dict[str, str] = {}  # setting -> where its value came from, when not the default
 
@@ -121,54 +152,32 @@ class Settings(Record):
     def is_openai_host(self) -> bool:
         return self.base_url == OPENAI_BASE_URL
 
-    def price(self, model: str) -> tuple[float, float]:
-        return self.prices.get(model, (0.0, 0.0))
+    @property
+    def has_upstream(self) -> bool:
+        """Whether a server answers the non-local models: OpenAI with a key, or any other base URL
+        (a self-hosted server or another gateway may need no key)."""
+        return bool(self.openai_api_key) or not self.is_openai_host
+
+    def model_for(self, provider: str | None = None) -> str:
+        """The model a request that names none goes to: the configured one, else gpt-4o-mini on OpenAI
+        (``provider`` "openai", or no provider chosen and a key set), else the embedded local model."""
+        if self.default_model:
+            return self.default_model
+        if provider == "openai" or (provider is None and self.openai_api_key):
+            return DEFAULT_OPENAI_MODEL
+        return "local"
+
+    def cli_cache(self, option: str | None) -> str:
+        """The cache of the CLI and the gateway: the command line's, else the configured one, else the
+        SQLite file in the user cache dir. (The library's default is no cache.)"""
+        return option or self.cache or "sqlite"
 
 
-# config.toml layout -> Settings field
-_FILE_KEYS = {
-    ("openai", "base_url"): "openai_base_url",
-    ("openai", "timeout"): "timeout",
-    ("openai", "max_retries"): "max_retries",
-    ("default_model",): "default_model",
-    ("local", "model_path"): "local_model_path",
-    ("local", "n_ctx"): "local_n_ctx",
-    ("local", "max_tokens"): "local_max_tokens",
-    ("cache", "store"): "cache",
-    ("cache", "nondeterministic"): "cache_nondeterministic",
-    ("cache", "ttl"): "cache_ttl",
-    ("cache", "max_size_mb"): "cache_max_size_mb",
-    ("cache", "semantic"): "cache_semantic",
-    ("cache", "semantic_threshold"): "cache_semantic_threshold",
-    ("cache", "semantic_embedder"): "cache_semantic_embedder",
-}
-
-_ENV_KEYS = {
-    "OPENAI_API_KEY": "openai_api_key",
-    "OPENAI_BASE_URL": "openai_base_url",
-    "PROSA_TIMEOUT": "timeout",
-    "PROSA_MODEL": "default_model",
-    "PROSA_LOCAL_MODEL": "local_model_path",
-    "PROSA_CACHE": "cache",
-}
-
-_TYPES = {
-    "openai_api_key": "str",
-    "openai_base_url": "str",
-    "timeout": "float",
-    "max_retries": "int",
-    "default_model": "str",
-    "local_model_path": "str",
-    "local_n_ctx": "int",
-    "local_max_tokens": "int",
-    "cache": "str",
-    "cache_nondeterministic": "bool",
-    "cache_ttl": "float",
-    "cache_max_size_mb": "float",
-    "cache_semantic": "bool",
-    "cache_semantic_threshold": "float",
-    "cache_semantic_embedder": "str",
-}
+def cost_usd(prices: dict[str, tuple[float, float]], model: str, usage: Any) -> float:
+    """What ``usage`` (its prompt and completion tokens) costs on ``model`` at ``prices`` (USD per 1M
+    tokens); 0 for a model without a price. What a hit saved is what its entry cost."""
+    price_in, price_out = prices.get(model, (0.0, 0.0))
+    return (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
 
 
 def read_config_file(path: Path | None = None) -> dict[str, Any]:
@@ -189,14 +198,17 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
 def load_settings(**overrides: Any) -> Settings:
     """Settings from defaults, then the config file, then the environment, then ``overrides``."""
     settings = Settings()
+    sources = settings._sources
     data = read_config_file()
-    for path, name in _FILE_KEYS.items():
+    for f in FIELDS:
+        if f.path is None:
+            continue
         node: Any = data
-        for part in path:
+        for part in f.path.split("."):
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None:
-            _set(settings, name, node, f"config file {config_path()} ({'.'.join(path)})")
-            settings._sources[name] = f"config file ({'.'.join(path)})"
+            _set(settings, f.name, node, f"config file {config_path()} ({f.path})")
+            sources[f.name] = f"config file ({f.path})"
     for model, price in (data.get("prices") or {}).items():
         try:
             settings.prices[model] = (float(price["input"]), float(price["output"]))
@@ -207,32 +219,43 @@ def load_settings(**overrides: Any) -> Settings:
     if settings.openai_api_key is None:
         settings.openai_api_key = read_keys().get("openai")
         if settings.openai_api_key is not None:
-            settings._sources["openai_api_key"] = "key store (prosa keys set openai)"
-    for env, name in _ENV_KEYS.items():
-        value = os.environ.get(env)
+            sources["openai_api_key"] = "key store (prosa keys set openai)"
+    for f in FIELDS:
+        value = os.environ.get(f.env) if f.env else None
         if value:
-            _set(settings, name, value, f"environment variable {env}")
-            settings._sources[name] = f"environment ({env})"
+            _set(settings, f.name, value, f"environment variable {f.env}")
+            sources[f.name] = f"environment ({f.env})"
     for name, value in overrides.items():
         if value is not None:
             _set(settings, name, value, name)
-            settings._sources[name] = "argument"
+            sources[name] = "argument"
     return settings
 
 
+_BOOL_TEXT = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+
+
 def _set(settings: Settings, name: str, value: Any, source: str) -> None:
-    kind = _TYPES[name]
+    kind = _FIELD[name].kind
     try:
-        if kind == "float" and not isinstance(value, bool):
-            value = float(value)
-        elif kind == "int" and not isinstance(value, bool):
-            value = int(value)
-        elif kind == "bool" and isinstance(value, str):
-            value = value.lower() in ("1", "true", "yes", "on")
-        elif kind == "bool" and not isinstance(value, bool):
-            raise ValueError(name)
+        if kind is bool:
+            if isinstance(value, str) and value.strip().lower() in _BOOL_TEXT:
+                value = _BOOL_TEXT[value.strip().lower()]
+            elif not isinstance(value, bool):
+                raise ValueError(name)  # "lots" is neither: an error, not a silent false
+        elif kind is not str and not isinstance(value, bool):
+            value = kind(value)  # float or int, from a number or its text
     except (TypeError, ValueError):
-        what = "true or false" if kind == "bool" else "a number"
+        what = "true or false" if kind is bool else "a number"
         raise ConfigError(f"{source}: {name} must be {what} (got {value!r})") from None
     setattr(settings, name, value)
 

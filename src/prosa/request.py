@@ -1,7 +1,8 @@
 """ChatRequest: the one validated, canonical request every door builds.
 
 CLI flags, Python keyword arguments, HTTP JSON and LangChain messages are all turned into a
-``ChatRequest`` here, so validation and defaults live in one place.
+``ChatRequest`` here, so validation and defaults live in one place. A :class:`Call` is one on its way
+through a client: the request, who answers it, and its cache key.
 """
 
 from __future__ import annotations
@@ -9,16 +10,41 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring as _quote  # the C string escaper
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from ._record import Record
 from .errors import InvalidRequest
 from .messages import ROLES, Message, message, plain
 from .params import FLOATS, TRANSPORT, UNKEYED, check
 
-__all__ = ["ROLES", "ChatRequest", "Message", "LOCAL_MODEL_NAMES", "KEY_VERSION"]
+if TYPE_CHECKING:
+    from .providers.base import Provider
 
-LOCAL_MODEL_NAMES = ("local", "smollm2")
+__all__ = [
+    "ROLES",
+    "Call",
+    "ChatRequest",
+    "Message",
+    "LOCAL_MODEL_NAMES",
+    "KEY_VERSION",
+    "is_local_model",
+    "canonical_model",
+]
+
+LOCAL_MODEL_NAMES = ("local", "smollm2")  # the embedded model's names, in lower case
+
+
+def is_local_model(name: str) -> bool:
+    """Whether a model name means the embedded local model: "local" or "smollm2", in any case."""
+    return isinstance(name, str) and name.strip().lower() in LOCAL_MODEL_NAMES
+
+
+def canonical_model(name: str) -> str:
+    """The name a request goes by: "local" for every name of the local model (so its aliases share
+    cache entries), any other as given."""
+    return "local" if is_local_model(name) else name
+
+
 # Bumped when the key's form changes, so entries written under an older form are never served.
 KEY_VERSION = b"prosa-key-2"
 
@@ -75,6 +101,20 @@ class ChatRequest(Record):
         out = ChatRequest(self.messages, self.model, self.params, scope)
         out._canonical = self._canonical
         return out
+
+    def question_message(self) -> Message | None:
+        """The message holding the question: the last one a user wrote (None when no user wrote one)."""
+        for m in reversed(self.messages):
+            if m.role == "user":
+                return m
+        return None
+
+    @property
+    def question(self) -> str:
+        """The question, as cache listings show it and grounding ranks data by: the text of the last
+        user message ("" when there is none)."""
+        m = self.question_message()
+        return m.text if m is not None else ""
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
@@ -188,3 +228,24 @@ def _messages(prompt: PromptInput, system: str | None) -> tuple[Message, ...]:
     if len(out) == (system is not None):
         raise InvalidRequest("messages must include at least one message", "messages")
     return tuple(out)
+
+
+class Call(Record):
+    """One request on its way: the validated request, who answers it, and what the cache may do.
+
+    Nothing changes a Call once prepared (the gateway reuses one for every repeat of a body): a
+    lookup returns its :class:`Hit` instead."""
+
+    __slots__ = ("request", "provider", "model_name", "key", "save", "start")
+
+    def __init__(
+        self,
+        request: ChatRequest,
+        provider: Provider,
+        model_name: str,
+        key: str | None,
+        save: bool,
+        start: float,
+    ) -> None:
+        self.request, self.provider, self.model_name = request, provider, model_name
+        self.key, self.save, self.start = key, save, start

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 from .completion import assemble
 from .reply import Chunk, Reply, Usage
@@ -66,9 +67,11 @@ def _once(fn: Callable[[], None]) -> Callable[[], None]:
 
 
 class _StreamBase:
-    """What both stream kinds share: the collector, the reply once complete, the close hook."""
+    """What both stream kinds share: the source of chunks, the collector, the reply once complete,
+    the close hook. Each kind adds only its driver: the blocking or the awaited read and close."""
 
-    def __init__(self, collector: Collector, on_close: Callable[[], None]) -> None:
+    def __init__(self, chunks: Any, collector: Collector, on_close: Callable[[], None]) -> None:
+        self._chunks = chunks
         self._collector = collector
         self._on_close = _once(on_close)
         self._reply: Reply | None = None
@@ -86,9 +89,16 @@ class _StreamBase:
     def provider(self) -> str:
         return self._collector.provider
 
-    def _finish(self) -> None:
+    def _took(self, chunk: Chunk) -> Chunk:
+        self._collector.add(chunk)
+        return chunk
+
+    def _stopped(self, error: BaseException) -> None:
+        """The source raised: at its end, the Reply is assembled; on a failure (the source is finished
+        then, nothing to close), the stream is over. Either way the close hook runs, once."""
         if self._reply is None:
-            self._reply = self._collector.reply()
+            if isinstance(error, (StopIteration, StopAsyncIteration)):
+                self._reply = self._collector.reply()
             self._on_close()
 
 
@@ -99,24 +109,7 @@ class ChatStream(_StreamBase):
     stops early: the model stops generating and nothing is cached.
     """
 
-    def __init__(self, chunks: Iterator[Chunk], collector: Collector, on_close: Callable[[], None]) -> None:
-        super().__init__(collector, on_close)
-        self._chunks = chunks
-
-    def __iter__(self) -> Iterator[Chunk]:
-        return self
-
-    def __next__(self) -> Chunk:
-        try:
-            chunk = next(self._chunks)
-        except StopIteration:
-            self._finish()
-            raise
-        except BaseException:
-            self.close()
-            raise
-        self._collector.add(chunk)
-        return chunk
+    _chunks: Iterator[Chunk]
 
     @property
     def reply(self) -> Reply:
@@ -130,12 +123,20 @@ class ChatStream(_StreamBase):
     def text(self) -> str:
         return self.reply.text
 
+    def __iter__(self) -> Iterator[Chunk]:
+        return self
+
+    def __next__(self) -> Chunk:
+        try:
+            return self._took(next(self._chunks))
+        except BaseException as e:
+            self._stopped(e)
+            raise
+
     def close(self) -> None:
-        if self._reply is None:
-            close = getattr(self._chunks, "close", None)
-            if close is not None:
-                close()
-            self._on_close()
+        if self._reply is None and hasattr(self._chunks, "close"):
+            self._chunks.close()
+        self._on_close()  # once: a finished stream has run it already
 
     def __enter__(self) -> ChatStream:
         return self
@@ -153,26 +154,7 @@ class ChatStream(_StreamBase):
 class AsyncChatStream(_StreamBase):
     """The async twin of :class:`ChatStream`: ``async for chunk in stream``, then ``stream.reply``."""
 
-    def __init__(
-        self, chunks: AsyncIterator[Chunk], collector: Collector, on_close: Callable[[], None]
-    ) -> None:
-        super().__init__(collector, on_close)
-        self._chunks = chunks
-
-    def __aiter__(self) -> AsyncIterator[Chunk]:
-        return self
-
-    async def __anext__(self) -> Chunk:
-        try:
-            chunk = await self._chunks.__anext__()
-        except StopAsyncIteration:
-            self._finish()
-            raise
-        except BaseException:
-            await self.aclose()
-            raise
-        self._collector.add(chunk)
-        return chunk
+    _chunks: AsyncIterator[Chunk]
 
     @property
     def reply(self) -> Reply:
@@ -187,12 +169,20 @@ class AsyncChatStream(_StreamBase):
             pass
         return self.reply
 
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        try:
+            return self._took(await self._chunks.__anext__())
+        except BaseException as e:
+            self._stopped(e)
+            raise
+
     async def aclose(self) -> None:
-        if self._reply is None:
-            close = getattr(self._chunks, "aclose", None)
-            if close is not None:
-                await close()
-            self._on_close()
+        if self._reply is None and hasattr(self._chunks, "aclose"):
+            await self._chunks.aclose()
+        self._on_close()
 
     async def __aenter__(self) -> AsyncChatStream:
         return self

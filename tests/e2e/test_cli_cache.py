@@ -155,3 +155,62 @@ def test_langchain_entries_in_the_shared_file_list_export_and_import(prosa_home,
     assert imported.returncode == 0, imported.stderr
     again = SQLiteCache(database_path=db)
     assert again.lookup("What is two plus two?", "llm-string")[0].text == "Four."
+
+
+def test_every_kind_of_entry_is_listed_shown_exported_and_imported(prosa_home, tmp_path):
+    """Embeddings (binary) and stored responses too; and `prosa cache` reads LangChain entries
+    without importing LangChain."""
+    import numpy as np
+
+    from prosa.cache import SQLiteStore
+    from prosa.cache.cache import ResponseCache
+    from prosa.embeddings.service import encode_vector
+    from prosa.responses import store as responses_store
+
+    db = prosa_home / "cache" / "cache.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    cache = ResponseCache(SQLiteStore(db))
+    vector = np.linspace(0, 1, 8, dtype=np.float32)
+    cache.put("e" * 64, encode_vector(vector, "all-MiniLM-L6-v2", 3, "a sentence to embed"))
+    response = {"id": "resp_9", "model": "gpt-4o-mini", "status": "completed", "usage": {"input_tokens": 4, "output_tokens": 1},
+                "output": [{"type": "message", "content": [{"type": "output_text", "text": "Kept."}]}]}  # fmt: skip
+    responses_store.save(cache, "", response, [{"role": "user", "content": "Keep it"}])
+    lc = b'{"v":"lc1","model":"smol","q":"Two plus two?","u":[4,1],"g":[{"t":"ChatGeneration","info":null,"msg":{"type":"ai","content":"Four."}}]}'
+    cache.put("c" * 64, lc)
+    cache.close()
+    before = {info.key: SQLiteStore(db).get(info.key) for info in SQLiteStore(db).scan()}
+
+    rows = {
+        row["key"]: row for row in map(json.loads, run_prosa("cache", "list", "--json").stdout.splitlines())
+    }
+    assert {row["kind"] for row in rows.values()} == {"embedding", "stored-response", "langchain"}
+    assert (
+        rows["e" * 64]["question"] == "a sentence to embed" and rows["e" * 64]["usage"]["prompt_tokens"] == 3
+    )
+    shown = run_prosa("cache", "show", "c" * 12)
+    assert shown.returncode == 0 and "Four." in shown.stdout and "kind: langchain" in shown.stdout
+    stored = json.loads(run_prosa("cache", "show", responses_store._key("", "resp_9"), "--json").stdout)
+    assert (stored["text"], stored["question"]) == ("Kept.", "Keep it")
+
+    exported = tmp_path / "all.jsonl"
+    out = run_prosa("cache", "export", "-o", str(exported))
+    assert out.returncode == 0 and "exported 3 entries" in out.stderr, out.stderr
+    assert run_prosa("cache", "clear").returncode == 0
+    imported = run_prosa("cache", "import", str(exported))
+    assert imported.returncode == 0 and "imported 3 entries" in imported.stderr, imported.stderr
+    after = {info.key: SQLiteStore(db).get(info.key) for info in SQLiteStore(db).scan()}
+    assert after["e" * 64] == before["e" * 64]  # the vector's very bytes
+    assert {k: json.loads(v) for k, v in after.items() if k != "e" * 64} == {
+        k: json.loads(v) for k, v in before.items() if k != "e" * 64
+    }
+
+    code = (
+        "import sys; from prosa.cli.main import main\n"
+        "for action in ('list', 'stats'): main(['cache', action])\n"
+        "main(['cache', 'show', 'c' * 12]); main(['cache', 'export', '-o', sys.argv[1]])\n"
+        "print('langchain_core' in sys.modules, file=sys.stderr)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "again.jsonl")], capture_output=True, text=True
+    )
+    assert run.returncode == 0 and run.stderr.strip().splitlines()[-1] == "False", run.stderr

@@ -163,13 +163,15 @@ def test_a_failing_store_is_a_miss_reported_once(caplog: pytest.LogCaptureFixtur
             raise CacheError("cache file /x.db is locked; try again")
 
     cache = StoreCache(BrokenStore())
-    with caplog.at_level(logging.WARNING, logger="prosa.langchain"):
+    with caplog.at_level(logging.WARNING, logger="prosa.cache"):  # prosa's policy layer reports it
         cache.update(PROMPT, LLM, [chat_generation()])
         assert cache.lookup(PROMPT, LLM) is None
         assert cache.lookup(PROMPT, LLM) is None
     assert [r.getMessage() for r in caplog.records] == [
         "cache file /x.db is locked; try again (answering without the cache)"
     ]
+    stats = cache.stats()  # as prosa's own cache: every call that went on without the store, and the misses
+    assert (stats["store_errors"], stats["misses"], stats["hit_rate"]) == (3, 2, 0.0)
 
 
 def test_a_langchain_sqlite_file_is_refused_with_one_line(tmp_path: Path) -> None:

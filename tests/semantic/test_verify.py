@@ -41,7 +41,7 @@ def test_paraphrases_are_verified(verifier, a, b):
 @pytest.mark.parametrize(
     ("a", "b", "reason"),
     [
-        ("How do I show hidden files on a Mac?", "How do I hide hidden files on a Mac?", "alignment"),
+        ("How do I show hidden files on a Mac?", "How do I hide hidden files on a Mac?", "antonym"),  # WordNet
         ("How do I delete all containers in Docker?", "How do I delete stopped containers in Docker?",
          "alignment"),
         ("Must I register to vote?", "Can I register to vote?", "alignment"),
@@ -60,12 +60,12 @@ def test_near_misses_the_guards_let_through_are_refused(verifier, a, b, reason):
 
 def test_a_synonym_aligns_by_its_embedding_and_strictness_sets_the_bar(minilm):
     a, b = "How do I delete a branch in git?", "How do I remove a branch in git?"
-    verdict = Verifier(minilm, 0.0).verify(a, b)
+    verdict = Verifier(minilm, 0.0, lexicon=False).verify(a, b)  # the embeddings alone
     (first, second) = verdict.alignments
     assert (first.word, first.counterpart) == ("delete", "remove") and first.similarity == second.similarity
     assert 0.5 < verdict.score < 1.0  # neither identical nor unrelated
-    assert Verifier(minilm, verdict.score).verify(a, b).verified
-    assert not Verifier(minilm, "strict").verify(a, b).verified
+    assert Verifier(minilm, verdict.score, lexicon=False).verify(a, b).verified
+    assert not Verifier(minilm, "strict", lexicon=False).verify(a, b).verified
 
 
 def test_content_words_drop_the_frame_and_keep_meaning():

@@ -9,8 +9,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ..config import cost_usd
 from ..errors import CacheError, ConfigError
 from ..reply import Chunk
 from ..request import ChatRequest
@@ -19,6 +20,7 @@ from .key import cache_key
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from ..reply import Usage
     from .stores import Store
 
 log = logging.getLogger("prosa.cache")
@@ -27,6 +29,15 @@ _MEMO_SIZE = 512
 _WARN_EVERY = 60.0  # seconds between two warnings about the same store failure
 _POLL_SECONDS = 0.02  # how often a waiting replica looks for the answer another one is writing
 COUNTERS = ("hits", "semantic_hits", "misses", "bypasses", "tokens_saved", "usd_saved", "errors")
+
+
+class _Saves(Protocol):
+    """What a hit is counted by: an ``Entry``, or any other kind of decoded entry (LangChain's)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def usage(self) -> Usage: ...
 
 
 class Hit:
@@ -60,6 +71,7 @@ class ResponseCache:
         *,
         nondeterministic: bool = True,
         prices: dict[str, tuple[float, float]] | None = None,
+        decoded_entries: int = _MEMO_SIZE,
     ) -> None:
         self.store = store
         self.nondeterministic = nondeterministic
@@ -67,8 +79,11 @@ class ResponseCache:
         self._warned: dict[str, float] = {}
         self._lock = threading.Lock()
         self.store_errors = 0  # requests that went on without the store (for /metrics)
-        # key -> (raw bytes, decoded entry): a repeated hit on unchanged bytes skips JSON decoding.
-        self._decoded: dict[str, tuple[bytes, Entry]] = {}
+        # key -> (raw bytes, decoded entry, its reader): a repeated hit on unchanged bytes skips
+        # decoding. The store stays the truth (TTL, eviction, other processes): the memo serves only
+        # the very bytes it decoded. decoded_entries=0 turns it off (each hit decoded anew).
+        self._decoded: dict[str, tuple[bytes, Any, Callable[[bytes], Any]]] = {}
+        self.decoded_entries = decoded_entries
         self._scope_names: dict[str, tuple[str, str, str]] = {}
 
     @property
@@ -82,31 +97,35 @@ class ResponseCache:
         """Every answer is cached unless nondeterministic caching is off and the request is nondeterministic."""
         return self.nondeterministic or request.deterministic
 
-    def lookup(self, key: str) -> Entry | None:
+    def lookup(self, key: str, read: Callable[[bytes], Any] = read_entry) -> Any:
+        """The entry under ``key`` as ``read`` decodes it (a chat ``Entry`` by default; another kind,
+        e.g. LangChain's generations, with its own reader), or None: missing, malformed (then
+        dropped) or the store failed (warned)."""
         try:
             raw = self.store.get(key)
         except CacheError as e:
             self.warn(e)
             return None
-        entry = self.decode(key, raw)
+        entry = self.decode(key, raw, read)
         if entry is None and raw is not None:
             self._safely(self.store.delete, key)
         return entry
 
-    def decode(self, key: str, raw: bytes | None) -> Entry | None:
+    def decode(self, key: str, raw: bytes | None, read: Callable[[bytes], Any] = read_entry) -> Any:
         """The entry in ``raw`` (None when missing or malformed: the caller drops a malformed one)."""
         if raw is None:
             return None
         memo = self._decoded.get(key)
-        if memo is not None and memo[0] == raw:
+        if memo is not None and memo[0] == raw and memo[2] is read:
             return memo[1]
-        entry = read_entry(raw)
+        entry = read(raw)
         if entry is None:
             log.warning("cache entry %s is malformed; dropping it", key[:12])
             return None
-        if len(self._decoded) >= _MEMO_SIZE:
-            self._decoded.clear()  # cheap bound; hot entries come straight back
-        self._decoded[key] = (raw, entry)
+        if self.decoded_entries:
+            if len(self._decoded) >= self.decoded_entries:
+                self._decoded.clear()  # cheap bound; hot entries come straight back
+            self._decoded[key] = (raw, entry, read)
         return entry
 
     def lookup_entry(self, key: str) -> Entry | None:
@@ -126,22 +145,24 @@ class ResponseCache:
         """Store an answer under ``key``; ``ttl`` (seconds) overrides the store's default lifetime."""
         raw = self.encode(chunks, model, provider, request)
         if raw is not None:
-            self._safely(self.store.put, key, raw, ttl or None)
+            self.put(key, raw, ttl)
+
+    def put(self, key: str, raw: bytes, ttl: float | None = None) -> None:
+        """Store an entry's bytes (a store failure is warned, never raised)."""
+        self._safely(self.store.put, key, raw, ttl or None)
 
     def encode(self, chunks: list[Chunk], model: str, provider: str, request: ChatRequest) -> bytes | None:
         """An answer's entry bytes, or None (warned) when it cannot be recorded."""
-        question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
         try:
-            return Entry.from_chunks(chunks, model, provider, question, request.scope).encode()
+            return Entry.from_chunks(chunks, model, provider, request.question, request.scope).encode()
         except (TypeError, ValueError) as e:  # not JSON after all: answer without caching it
             self.warn(CacheError(f"an answer could not be recorded ({e})"))
             return None
 
-    def count_hit(self, entry: Entry, scope: str = "") -> None:
+    def count_hit(self, entry: _Saves, scope: str = "") -> None:
         """Count a hit and what it saved, in the totals and (when scoped) in the scope's own counters."""
         usage = entry.usage
-        price_in, price_out = self.prices.get(entry.model, (0.0, 0.0))
-        usd = (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
+        usd = cost_usd(self.prices, entry.model, usage)
         tokens = usage.total_tokens
         if scope:
             hits, saved, dollars = self._names(scope)

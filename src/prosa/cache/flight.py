@@ -2,27 +2,25 @@
 
 A pump (a thread for sync callers, a task for async ones) drives the provider's stream and publishes
 each chunk; readers follow the published chunks from the first, so a reader that joins late still
-sees the whole sequence. The answer is committed (``on_complete``) only when the stream ends with a
+sees the whole sequence. The answer is committed (``commit``) only when the stream ends with a
 finish reason. When every reader has gone (stopped early, Ctrl-C, client disconnected) the pump is
 cancelled and nothing is committed.
 """
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
 
-    from .async_cache import Plan
-
 from ..errors import StreamInterrupted
 from ..reply import Chunk
 
 _registry: dict[tuple[str, str], Flight] = {}
+_WAIT, _END = object(), object()  # what a reader finds at its position besides a chunk (see Flight._at)
 _registry_lock = threading.Lock()
 
 
@@ -31,28 +29,24 @@ class Cancelled(Exception):
 
 
 class Flight:
+    """One answer in progress. ``commit`` saves a complete answer and ``coordinate`` runs before the
+    model is asked (cross-process single-flight, see ResponseCache.coordinate): blocking callables for
+    a flight pumped by a thread, coroutine functions for one pumped by a task (see flight_hooks)."""
+
     def __init__(
         self,
-        on_complete: Callable[[list[Chunk]], None] | None = None,
         registry_key: tuple[str, str] | None = None,
-        coordinate: Callable[[], tuple[Any, Callable[[], None] | None]] | None = None,
-        *,
-        acommit: Callable[[list[Chunk]], Awaitable[None]] | None = None,
-        acoordinate: Callable[[], Awaitable[Plan]] | None = None,
+        commit: Callable[[list[Chunk]], Any] | None = None,
+        coordinate: Callable[[], Any] | None = None,
     ) -> None:
         self.chunks: list[Chunk] = []
         self.done = False
         self.error: BaseException | None = None
         self.readers = 0
         self.cancelled = threading.Event()
-        self._on_complete = on_complete
         self._registry_key = registry_key
-        # Cross-process single-flight (see ResponseCache.coordinate): run by the pump before the model.
+        self._commit = commit
         self._coordinate = coordinate
-        # Their async twins, used by the task pump (the gateway, AsyncClient): no store call on the loop.
-        self._acommit = acommit
-        self._acoordinate = acoordinate
-        self.remote = False  # True when another process's answer was replayed instead
         self._cond = threading.Condition()
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._task: tuple[asyncio.AbstractEventLoop, asyncio.Task[None]] | None = None
@@ -63,25 +57,9 @@ class Flight:
             self.chunks.append(chunk)
             self._wake()
 
-    def finish(self) -> None:
-        """The provider's stream ended: commit it if it is complete, else it is an interruption."""
-        if not self.complete():
-            return
-        if self._on_complete is not None and not self.cancelled.is_set():
-            self._on_complete(self.chunks)
-        self._done()
-
-    async def afinish(self) -> None:
-        """``finish`` for the task pump: the commit goes through the store's async side."""
-        if not self.complete():
-            return
-        if self._acommit is not None and self._on_complete is not None and not self.cancelled.is_set():
-            await self._acommit(self.chunks)
-        elif self._on_complete is not None and not self.cancelled.is_set():
-            import asyncio
-
-            await asyncio.to_thread(self._on_complete, self.chunks)  # blocking: off the event loop
-        self._done()
+    def _keep(self) -> bool:
+        """A complete answer is to be saved: there is a commit hook, and its readers did not abandon it."""
+        return self._commit is not None and not self.cancelled.is_set()
 
     def complete(self) -> bool:
         """True when a chunk finished the answer (the usage chunk may come after it); else fail."""
@@ -140,59 +118,65 @@ class Flight:
             except RuntimeError:
                 pass
 
+    def _at(self, i: int) -> Any:
+        """Chunk ``i`` when it has arrived, else _END when the answer is over (raising the pump's error,
+        if any), else _WAIT. Called under ``_cond``: the one step both readers take."""
+        if i < len(self.chunks):
+            return self.chunks[i]
+        if not self.done:
+            return _WAIT
+        if self.error is not None:
+            raise self.error
+        return _END
+
     def follow(self) -> Iterator[Chunk]:
         """Every chunk from the first, blocking until each arrives. Raises the pump's error, if any."""
         i = 0
         while True:
             with self._cond:
-                while i >= len(self.chunks) and not self.done:
+                got = self._at(i)
+                while got is _WAIT:
                     self._cond.wait(0.5)
-                if i < len(self.chunks):
-                    chunk = self.chunks[i]
-                elif self.error is not None:
-                    raise self.error
-                else:
-                    return
+                    got = self._at(i)
+            if got is _END:
+                return
             i += 1
-            yield chunk
+            yield got
 
     async def afollow(self) -> AsyncIterator[Chunk]:
+        """``follow`` for a reader on an event loop: it awaits each chunk instead of blocking."""
         import asyncio  # here, not at the top: sync callers and cache hits never pay for asyncio
 
         loop = asyncio.get_running_loop()
         i = 0
         while True:
-            event = None
             with self._cond:
-                if i < len(self.chunks):
-                    chunk = self.chunks[i]
-                elif self.done:
-                    if self.error is not None:
-                        raise self.error
-                    return
-                else:
+                got = self._at(i)
+                if got is _WAIT:
                     event = asyncio.Event()
                     self._async_waiters.append((loop, event))
-            if event is not None:
+            if got is _WAIT:
                 await event.wait()
-                continue
-            i += 1
-            yield chunk
+            elif got is _END:
+                return
+            else:
+                i += 1
+                yield got
 
-    # -- pumps -------------------------------------------------------------------------------------
-    def start_thread(self, stream: Callable[[], Iterator[Chunk]]) -> None:
-        threading.Thread(target=self._pump, args=(stream,), name="prosa-flight", daemon=True).start()
-
+    # -- pumps: the thread and the task drivers of the same steps --------------------------------
     def _claim(self, entry: Any) -> bool:
         """Publish another process's finished answer; True when there was one (then the model is not asked)."""
         if entry is None:
             return False
-        self.remote = True
-        self._on_complete = None  # it is already stored
+        self._commit = None  # it is already stored
         for chunk in entry.chunks():
             self.publish(chunk)
-        self.finish()
+        if self.complete():
+            self._done()
         return True
+
+    def start_thread(self, stream: Callable[[], Iterator[Chunk]]) -> None:
+        threading.Thread(target=self._pump, args=(stream,), name="prosa-flight", daemon=True).start()
 
     def _pump(self, stream: Callable[[], Iterator[Chunk]]) -> None:
         iterator: Any = None
@@ -204,10 +188,13 @@ class Flight:
                     return
             iterator = stream()
             for chunk in iterator:
-                if self.cancelled.is_set():
+                if self.cancelled.is_set():  # a thread cannot be cancelled: it stops at the next chunk
                     raise Cancelled()
                 self.publish(chunk)
-            self.finish()
+            if self.complete():
+                if self._keep():
+                    self._commit(self.chunks)  # type: ignore[misc]
+                self._done()
         except BaseException as e:  # noqa: BLE001 - every failure is handed to the readers
             self.fail(e)
         finally:
@@ -217,27 +204,8 @@ class Flight:
             if release is not None:
                 release()  # after the answer is saved, so waiting processes find it
 
-    async def _follow_remote(self, remote: AsyncIterator[Chunk]) -> bool:
-        """Follow another replica's answer live; False when its leader went before the first chunk
-        (then this flight asks the model itself). The leader saves the answer, not this flight."""
-        from .fanout import LeaderGone
-
-        on_complete, acommit = self._on_complete, self._acommit
-        self.remote = True
-        self._on_complete = self._acommit = None
-        try:
-            async for chunk in remote:
-                self.publish(chunk)
-        except LeaderGone:
-            self.remote = False
-            self._on_complete, self._acommit = on_complete, acommit
-            return False
-        if self.complete():
-            self._done()
-        return True
-
     def start_task(self, stream: Callable[[], AsyncIterator[Chunk]]) -> None:
-        import asyncio
+        import asyncio  # here, not at the top: sync callers and cache hits never pay for asyncio
 
         loop = asyncio.get_running_loop()
         self._task = (loop, loop.create_task(self._apump(stream)))
@@ -249,19 +217,11 @@ class Flight:
         release: Any = None
         publisher: Any = None
         try:
-            if self._acoordinate is not None:
-                plan = await self._acoordinate()
-                if self._claim(plan.entry):
-                    return
-                if plan.remote is not None and await self._follow_remote(plan.remote):
+            if self._coordinate is not None:
+                plan = await self._coordinate()
+                if self._claim(plan.entry) or await self._follow_remote(plan.remote):
                     return
                 release, publisher = plan.release, plan.publisher
-            elif self._coordinate is not None:
-                entry, sync_release = await asyncio.to_thread(self._coordinate)  # it polls: off the loop
-                if self._claim(entry):
-                    return
-                if sync_release is not None:
-                    release = functools.partial(asyncio.to_thread, sync_release)
             iterator = stream()
             async for chunk in iterator:
                 self.publish(chunk)
@@ -270,7 +230,10 @@ class Flight:
                 # Let the readers run now: when the next events are already buffered, the iterator
                 # would otherwise decode them all before any reader sees the first chunk.
                 await asyncio.sleep(0)
-            await self.afinish()
+            if self.complete():
+                if self._keep():
+                    await self._commit(self.chunks)  # type: ignore[misc]
+                self._done()
         except asyncio.CancelledError:
             self.fail(Cancelled())
         except BaseException as e:  # noqa: BLE001
@@ -286,6 +249,24 @@ class Flight:
                 await publisher.end(self.done and self.error is None)
             if release is not None:
                 await release()
+
+    async def _follow_remote(self, remote: AsyncIterator[Chunk] | None) -> bool:
+        """Follow another replica's answer live; False when there is none, or its leader went before
+        the first chunk (then this flight asks the model itself). The leader saves it, not this flight."""
+        if remote is None:
+            return False
+        from .fanout import LeaderGone
+
+        commit, self._commit = self._commit, None
+        try:
+            async for chunk in remote:
+                self.publish(chunk)
+        except LeaderGone:
+            self._commit = commit
+            return False
+        if self.complete():
+            self._done()
+        return True
 
 
 def shared_flight(

@@ -107,36 +107,28 @@ def config(args: argparse.Namespace) -> int:
 
 def _effective(settings: Any) -> list[tuple[str, Any, str]]:
     """(setting, value in force, where it comes from): the defaults resolved, as the CLI would use them."""
-    from ..config import DEFAULT_OPENAI_MODEL, OPENAI_BASE_URL, default_cache_path
+    from ..config import FIELDS, default_cache_path
     from ..providers.local import bundled_model_path
 
-    def row(name: str, value: Any, default: Any = None, why: str = "") -> tuple[str, Any, str]:
-        source = settings.source(name)
+    key = settings.openai_api_key
+    bundled = bundled_model_path()
+    # The defaults that depend on other settings or on the machine: (value shown, why).
+    resolved = {
+        "default_model": (settings.model_for(), "an OpenAI key is set" if key else "no OpenAI key"),
+        "local_model_path": (str(bundled) if bundled else "none (not installed)", "the bundled SmolLM2-135M"),
+        "cache": (f"sqlite ({default_cache_path()})", "the command line's; the library: none"),
+    }  # fmt: skip
+    rows = []
+    for field in FIELDS:
+        value = getattr(settings, field.name)
+        if field.name == "openai_api_key" and value:
+            value = mask(value)
+        default, why = resolved.get(field.name, (field.shown, ""))
+        source = settings.source(field.name)
         if source == "default" and why:
             source = f"default ({why})"
-        return (name, value if value is not None else default, source)
-
-    key = settings.openai_api_key
-    model_why = "an OpenAI key is set" if key else "no OpenAI key"
-    bundled = bundled_model_path()
-    return [
-        row("default_model", settings.default_model, DEFAULT_OPENAI_MODEL if key else "local", model_why),
-        row("openai_api_key", mask(key) if key else None, "none"),
-        row("openai_base_url", settings.openai_base_url, OPENAI_BASE_URL),
-        row("timeout", settings.timeout),
-        row("max_retries", settings.max_retries),
-        row("local_model_path", settings.local_model_path, str(bundled) if bundled else "none (not installed)",
-            "the bundled SmolLM2-135M"),
-        row("local_n_ctx", settings.local_n_ctx),
-        row("local_max_tokens", settings.local_max_tokens),
-        row("cache", settings.cache, f"sqlite ({default_cache_path()})", "the command line's; the library: none"),
-        row("cache_nondeterministic", settings.cache_nondeterministic),
-        row("cache_ttl", settings.cache_ttl, "none (entries never expire)"),
-        row("cache_max_size_mb", settings.cache_max_size_mb, "none (no limit)"),
-        row("cache_semantic", settings.cache_semantic),
-        row("cache_semantic_threshold", settings.cache_semantic_threshold, "0.86 (the embedder's calibration)"),
-        row("cache_semantic_embedder", settings.cache_semantic_embedder, "minilm"),
-    ]  # fmt: skip
+        rows.append((field.name, value if value is not None else default, source))
+    return rows
 
 
 def _text(value: Any) -> str:

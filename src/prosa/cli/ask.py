@@ -20,7 +20,7 @@ def make_client(args: argparse.Namespace) -> Any:
     settings = load_settings(
         openai_base_url=getattr(args, "base_url", None), timeout=getattr(args, "timeout", None)
     )
-    cache = getattr(args, "cache", None) or settings.cache or "sqlite"
+    cache = settings.cli_cache(getattr(args, "cache", None))
     if getattr(args, "no_cache", False):
         cache = None
     # --semantic turns semantic hits on; without it, [cache] semantic in the config file decides.

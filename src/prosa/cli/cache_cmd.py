@@ -27,8 +27,7 @@ def _open(args: argparse.Namespace) -> Any:
     from ..config import load_settings
 
     settings = load_settings()
-    spec = args.cache or settings.cache or "sqlite"
-    store = open_store(spec, settings)
+    store = open_store(settings.cli_cache(args.cache), settings)
     if store is None:
         raise InvalidRequest("the cache is off; choose one with --cache memory|sqlite|PATH")
     return ResponseCache(store, prices=settings.prices)
@@ -95,59 +94,12 @@ def stats(cache: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-class _Described:
-    """What the listing shows of an entry, whether prosa's own or one written by prosa.langchain."""
+def _describe(cache: Any, key: str) -> Any:
+    """Read an entry of any kind for display only (see ``cache.formats``): plain data, never code."""
+    from ..cache.formats import describe
 
-    def __init__(
-        self, model: str, provider: str, question: str, texts: list[str], usage: Any, finish: str
-    ) -> None:
-        self.model, self.provider, self.question, self.texts = model, provider, question, texts
-        self.usage, self.finish_reason = usage, finish
-
-    @property
-    def text(self) -> str:
-        return "".join(self.texts)
-
-
-def _describe(cache: Any, key: str) -> _Described | None:
-    """Read an entry for display only: plain JSON, never an object named by the data."""
-    from ..cache.entry import read_entry
-    from ..reply import Usage
-
-    raw = cache.store.get(key)  # read once: a prosa entry, or a LangChain one
-    if raw is None:
-        return None
-    entry = read_entry(raw)
-    if entry is not None:
-        return _Described(
-            entry.model, entry.provider, entry.question, entry.texts, entry.usage, entry.finish_reason
-        )
-    if raw.startswith(b"prosa-embedding-"):  # an embedding: its note names the model and the input
-        from ..embeddings.service import read_note
-
-        note = read_note(raw)
-        if not note:
-            return None
-        text = f"[embedding: {note['d']} dimensions]"
-        return _Described(
-            str(note.get("m", "")), "embedding", str(note.get("q", "")), [text], Usage(int(note["t"]), 0), ""
-        )
-    try:
-        data = json.loads(raw)
-        if not isinstance(data, dict) or data.get("v") != "lc1":
-            return None
-        texts = [str(g.get("text", "")) for g in data.get("g", []) if isinstance(g, dict)]
-        u = data.get("u") or (0, 0)
-        return _Described(
-            str(data.get("model", "")),
-            "langchain",
-            str(data.get("q", "")),
-            texts,
-            Usage(int(u[0]), int(u[1])),
-            "",
-        )
-    except (ValueError, TypeError, IndexError, AttributeError):
-        return None
+    raw = cache.store.get(key)
+    return None if raw is None else describe(raw)
 
 
 def _entries(cache: Any, limit: int | None, namespace: str | None = None) -> list[tuple[Any, Any]]:
@@ -185,6 +137,7 @@ def list_(cache: Any, args: argparse.Namespace) -> int:
 def _summary(info: Any, entry: Any) -> dict[str, Any]:
     return {
         "key": info.key,
+        "kind": entry.kind,
         "created": info.created,
         "accessed": info.accessed,
         "size": info.size,
@@ -218,7 +171,7 @@ def show(cache: Any, args: argparse.Namespace) -> int:
         print(json.dumps({**_summary(info, entry), "text": entry.text, "finish_reason": entry.finish_reason}))
         return 0
     s = _summary(info, entry)
-    for name in ("key", "model", "provider", "chunks"):
+    for name in ("key", "kind", "model", "provider", "chunks"):
         print(f"{name}: {s[name]}")
     print(f"created: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(info.created))}")
     print(f"usage: {entry.usage.prompt_tokens} prompt + {entry.usage.completion_tokens} completion tokens")
@@ -250,24 +203,29 @@ def prune(cache: Any, args: argparse.Namespace) -> int:
 
 
 def export(cache: Any, args: argparse.Namespace) -> int:
+    from ..cache.formats import export_line
+
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    count = 0
+    count = skipped = 0
     try:
         for info in cache.store.scan(None):
             raw = cache.store.get(info.key)
-            if raw is None:
+            line = None if raw is None else export_line(info.key, info.created, raw)
+            if line is None:
+                skipped += raw is not None  # an entry of no known kind: nothing could import it
                 continue
-            out.write(json.dumps({"key": info.key, "created": info.created, "entry": json.loads(raw)}) + "\n")
+            out.write(line + "\n")
             count += 1
     finally:
         if args.output:
             out.close()
-    print(f"exported {count} entr{'y' if count == 1 else 'ies'}", file=sys.stderr)
+    unread = f" ({skipped} unreadable skipped)" if skipped else ""
+    print(f"exported {count} entr{'y' if count == 1 else 'ies'}{unread}", file=sys.stderr)
     return 0
 
 
 def import_(cache: Any, args: argparse.Namespace) -> int:
-    from ..cache.entry import Entry
+    from ..cache.formats import read_line
 
     source = sys.stdin if args.file == "-" else _open_file(args.file)
     count = 0
@@ -275,20 +233,10 @@ def import_(cache: Any, args: argparse.Namespace) -> int:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            key = record["key"]
-            raw = json.dumps(record["entry"], ensure_ascii=False, separators=(",", ":")).encode()
-            if record["entry"].get("v") != "lc1":  # LangChain entries are plain JSON, checked when read
-                Entry.decode(raw)  # only well-formed prosa entries go in
-            if not re.fullmatch(r"[0-9a-f]{64}", key):
-                raise ValueError("bad key")
-            created = record.get("created")
-            if created is not None and (isinstance(created, bool) or not isinstance(created, (int, float))):
-                raise ValueError("bad created time")
-        except (ValueError, KeyError, TypeError, IndexError):
+            key, raw, created = read_line(line)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             raise InvalidRequest(f"{args.file}:{number}: not a prosa cache export line") from None
-        # The entry keeps its age, so `prune --older-than` treats it as the original would be treated.
-        cache.store.put(key, raw, created=min(float(created), time.time()) if created is not None else None)
+        cache.store.put(key, raw, created=created)
         count += 1
     cache.store.flush()
     print(f"imported {count} entr{'y' if count == 1 else 'ies'} into {cache.url}", file=sys.stderr)

@@ -29,7 +29,7 @@ def serve(args: argparse.Namespace) -> int:
     settings = load_settings(openai_base_url=config.upstream)
     where = "off"
     try:
-        store = open_store(config.cache or settings.cache or "sqlite", settings)
+        store = open_store(settings.cli_cache(config.cache), settings)
         if store is not None:
             where = store.url
             store.close()
@@ -38,7 +38,7 @@ def serve(args: argparse.Namespace) -> int:
     if config.workers > 1 and where == "memory":
         log.warning("with --workers %d each worker has its own memory cache; use sqlite to share one",
                     config.workers)  # fmt: skip
-    if settings.openai_api_key or not settings.is_openai_host or config.forward_key:
+    if settings.has_upstream or config.forward_key:
         upstream = settings.base_url + (" (callers' keys)" if config.forward_key else "")
     else:
         upstream = "none: only the local model (use --upstream URL or an OpenAI key)"

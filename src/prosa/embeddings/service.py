@@ -99,8 +99,7 @@ class EmbeddingService:
         self._openai: Any = None
 
     def default_model(self) -> str:
-        has_upstream = self.settings.openai_api_key or not self.settings.is_openai_host
-        return DEFAULT_OPENAI_EMBED_MODEL if has_upstream else "local"
+        return DEFAULT_OPENAI_EMBED_MODEL if self.settings.has_upstream else "local"
 
     def identity(self, model: str) -> str:
         if model == "local":

@@ -15,7 +15,7 @@ from typing import Any
 
 from .._record import Record
 from ..errors import InvalidRequest
-from ..request import LOCAL_MODEL_NAMES, ChatRequest, Message, PromptInput
+from ..request import ChatRequest, Message, PromptInput, canonical_model
 from .personas import apply_persona, resolve_persona
 from .readers import Piece
 from .retrieval import Hit, PieceIndex, query_words
@@ -271,10 +271,6 @@ def _finish(
     return Context(text, mode, len(chosen), total, tokens, labels)
 
 
-def _question(request: ChatRequest) -> str:
-    return next((m.text for m in reversed(request.messages) if m.role == "user"), "")
-
-
 def ground(
     client: Any,
     prompt: PromptInput,
@@ -289,9 +285,7 @@ def ground(
     """
     found = resolve_persona(persona) if persona is not None else None
     params = apply_persona(found, params, prompt)
-    name = model or (found.model if found else None) or client.default_model()
-    if name.lower() in LOCAL_MODEL_NAMES:
-        name = "local"
+    name = canonical_model(model or (found.model if found else None) or client.default_model())
     request = ChatRequest.build(prompt, model=name, **params)
     report = Report(name, found.name if found else None)
     items = as_sources(data) if data is not None else []
@@ -302,7 +296,7 @@ def ground(
     provider = client.provider_for(name)
     window = context_window(provider, name)
     reserve = request.max_tokens or min(ANSWER_RESERVE, window // 4)
-    question = _question(request)
+    question = request.question
     adds_message = request.messages[0].role != "system"
 
     def attempt(tok: Tokenizer, give_up: bool) -> tuple[Context | None, int]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-from ..config import _user_dir, config_dir
+from ..config import config_dir, user_dir
 from ..errors import InvalidRequest
 
 # Names become file names, so they are kept to a safe, portable alphabet.
@@ -15,8 +14,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 def data_dir() -> Path:
     """The user data dir: ``PROSA_DATA_DIR``, else ``$XDG_DATA_HOME/prosa`` (``~/.local/share/prosa``)."""
-    env = os.environ.get("PROSA_DATA_DIR")
-    return Path(env) if env else _user_dir("data", "XDG_DATA_HOME", "~/.local/share")
+    return user_dir("data", "PROSA_DATA_DIR", "XDG_DATA_HOME", "~/.local/share")
 
 
 def kb_dir() -> Path:

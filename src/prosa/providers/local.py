@@ -85,10 +85,9 @@ class LocalProvider:
         self.max_tokens = max_tokens
         # The file's name and size identify the weights well enough for the cache key, without hashing 100 MB.
         # The generation defaults are in it too: a request without max_tokens is answered differently
-        # under another default, and answers written before the loop guard (runaways) are not served.
-        self.identity = (
-            f"local:{self.path.name}:{self.path.stat().st_size}:max{max_tokens}:rp{REPEAT_PENALTY}:guard1"
-        )
+        # under another default, and answers written before the loop guard (runaways) or before json_schema
+        # was enforced (free text for a schema) are not served.
+        self.identity = f"local:{self.path.name}:{self.path.stat().st_size}:max{max_tokens}:rp{REPEAT_PENALTY}:guard1:schema1"
         self.name = self.path.name.removesuffix(".gguf")
 
     def model_name(self, request: ChatRequest) -> str:
@@ -350,8 +349,19 @@ def _sampling(request: ChatRequest) -> dict[str, Any]:
         kwargs["stop"] = [s for s in request.stop if s.isascii() or _encodable(s)]
     response_format = request.get("response_format")
     if response_format is not None:
-        kwargs["response_format"] = dict(response_format)
+        kwargs["response_format"] = _llama_format(response_format)
     return kwargs
+
+
+def _llama_format(fmt: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's response_format in the shape llama-cpp-python's chat handlers constrain output for.
+
+    They build a grammar only for ``{"type": "json_object", "schema": ...}``; OpenAI's ``json_schema``
+    form would be accepted and silently ignored (free text answered, and cached, for a schema).
+    """
+    if fmt.get("type") == "json_schema":
+        return {"type": "json_object", "schema": dict(fmt.get("json_schema") or {}).get("schema") or {}}
+    return dict(fmt)
 
 
 def _encodable(text: str) -> bool:

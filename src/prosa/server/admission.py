@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..cache.controls import check_name, join_scope
 from ..client import AsyncClient
-from ..request import LOCAL_MODEL_NAMES
+from ..request import is_local_model
 from .errors import HTTPError
 from .security import RequestHeaders
 from .tenants import Tenant, Tenants
@@ -47,7 +47,7 @@ class Admission:
 
     def require_served(self, model: str) -> None:
         """A 404 for a model this gateway cannot answer: any but 'local' when there is no upstream."""
-        if not self.upstream.present and model.strip().lower() not in LOCAL_MODEL_NAMES:
+        if not self.upstream.present and not is_local_model(model):
             raise HTTPError(
                 404,
                 f"model {model!r} is not served here: this gateway has no upstream, only 'local'; "

@@ -20,8 +20,9 @@ from starlette.types import Receive
 
 from ..cache.cache import open_cache
 from ..cache.controls import cache_control, seconds
-from ..client import AsyncClient, Call
+from ..client import AsyncClient
 from ..config import load_settings
+from ..request import Call
 from .admission import Admission
 from .answers import JSON, SSE, Answer, ClientGone, Fixed, hit_answer
 from .config import GatewayConfig
@@ -43,7 +44,7 @@ class Gateway:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
         self.settings = load_settings(openai_base_url=config.upstream)
-        self.cache = open_cache(config.cache or self.settings.cache or "sqlite", self.settings)
+        self.cache = open_cache(self.settings.cli_cache(config.cache), self.settings)
         self.forward_key = config.forward_key
         self.upstream = Upstream(self.settings, self.cache, config.forward_key)
         self.tenants = Tenants.from_config(config.keys, config.keys_file, config.shared_cache)

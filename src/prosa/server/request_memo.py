@@ -3,7 +3,7 @@ skips JSON decoding and validation: it was validated the first time, with the sa
 
 from __future__ import annotations
 
-from ..client import Call
+from ..request import Call
 from .openai_json import ChatArgs
 
 MEMO_SIZE = 4096  # validated requests remembered by their exact body...

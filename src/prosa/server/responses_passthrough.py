@@ -21,7 +21,7 @@ from starlette.responses import StreamingResponse
 from ..cache.entry import Entry
 from ..errors import StreamInterrupted, UpstreamError
 from ..reply import Chunk
-from ..request import KEY_VERSION
+from ..request import KEY_VERSION, is_local_model
 from .answers import JSON, SSE, Fixed
 from .errors import to_http
 from .openai_json import dumps_ascii as _dumps
@@ -38,7 +38,7 @@ _sorted = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 def passes_through(gateway: Gateway, model: str) -> bool:
     mode = gateway.config.responses
-    if model.strip().lower() in ("local", "smollm2") or mode == "translate":
+    if is_local_model(model) or mode == "translate":
         return False
     return mode == "passthrough" or gateway.settings.is_openai_host
 

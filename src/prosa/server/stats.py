@@ -11,11 +11,11 @@ from typing import Any
 
 from ..cache.cache import ResponseCache
 from ..cache.entry import Entry
+from ..config import cost_usd
 from .metrics import Metrics, Series
 from .tenants import Tenant, TenantCounters, Tenants
 
 log = logging.getLogger("prosa.server")
-NO_PRICE = (0.0, 0.0)
 
 
 class GatewayStats:
@@ -39,8 +39,7 @@ class GatewayStats:
         self.metrics.cache["hit"] += 1
         counts.hits += 1
         usage = entry.usage
-        price_in, price_out = self.prices.get(entry.model, NO_PRICE)
-        usd = (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
+        usd = cost_usd(self.prices, entry.model, usage)
         self.metrics.tokens_saved += usage.total_tokens
         self.metrics.usd_saved += usd
         counts.tokens_saved += usage.total_tokens

@@ -30,7 +30,7 @@ class Upstream:
         base = _with_key(settings, None) if forward_key else settings
         self.client = AsyncClient(cache=cache, settings=base)
         self._clients: OrderedDict[str, AsyncClient] = OrderedDict()
-        self.present = bool(settings.openai_api_key or not settings.is_openai_host or forward_key)
+        self.present = settings.has_upstream or forward_key
         # With --forward-key, the callers' keys the upstream has accepted: only they may read the cache.
         self._verified: set[str] = set()
         self._models: dict[str, tuple[float, list[str]]] = {}

@@ -122,7 +122,10 @@ class SemanticCache:
             for match in self.index.search(
                 probe.partition, probe.vector, policy.threshold, policy.candidates
             ):
-                if policy.guards and veto(probe.question, match.question) is not None:
+                if (
+                    policy.guards
+                    and veto(probe.question, match.question, wording=not policy.verify) is not None
+                ):
                     continue
                 if policy.verify:
                     verdict = self.verifier.verify(probe.question, match.question)

@@ -46,6 +46,16 @@ def read_pairs(path: Path | str) -> list[Pair]:
         ]
 
 
+def unseen(pairs: list[Pair], earlier: list[Path | str]) -> list[Pair]:
+    """The pairs that no earlier set holds (either order, ignoring case): what is still held out."""
+
+    def key(a: str, b: str) -> frozenset[str]:
+        return frozenset((a.strip().casefold(), b.strip().casefold()))
+
+    seen = {key(p.a, p.b) for path in earlier for p in read_pairs(path)}
+    return [p for p in pairs if key(p.a, p.b) not in seen]
+
+
 def score(pairs: list[Pair], embedder: Any = "minilm", verify: bool = True) -> list[Pair]:
     """Fill in each pair's cosine similarity, the guard that vetoes it (if any) and the verifier's score."""
     model = load_embedder(embedder)
@@ -62,11 +72,17 @@ def score(pairs: list[Pair], embedder: Any = "minilm", verify: bool = True) -> l
 
 
 def hits(pairs: list[Pair], threshold: float, guards: bool = True, bar: float | None = None) -> list[Pair]:
-    """The pairs served as one: similar enough, not vetoed, and verified when ``bar`` is set."""
+    """The pairs served as one: similar enough, not vetoed, and verified when ``bar`` is set.
+
+    With the verifier, the "wording" guard stands aside (one-word swaps are the verifier's to
+    judge), as in the semantic cache; it is the last guard, so no other guard objected.
+    """
     return [
         p
         for p in pairs
-        if p.similarity >= threshold and not (guards and p.vetoed_by) and (bar is None or p.score >= bar)
+        if p.similarity >= threshold
+        and not (guards and p.vetoed_by and not (bar is not None and p.vetoed_by == "wording"))
+        and (bar is None or p.score >= bar)
     ]
 
 

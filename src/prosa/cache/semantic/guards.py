@@ -51,6 +51,8 @@ GUARDS = (
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[$€£¥%]")
 _SENTENCE_END = re.compile(r"[.?!:;\n]+\s*")
 _DEGREES = re.compile(r"°\s*([cCfF])\b")
+# "In what year did X" asks what "When did X" asks (the verifier rewrites it the same way): no unit.
+_WHEN = re.compile(r"\b(?:in |at |on )?(?:what|which) (?:year|date)\b", re.IGNORECASE)
 _PHRASES = {  # multi-word register markers, matched on the lowercased text
     "step by step": "steps",
     "like i'm": "child",
@@ -81,6 +83,7 @@ class Profile:
     def __init__(self, text: str) -> None:
         text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'")
         text = _DEGREES.sub(lambda m: " celsius " if m.group(1) in "cC" else " fahrenheit ", text)
+        text = _WHEN.sub("when", text)
         tokens = _TOKEN.findall(text)
         lower = [t.lower() for t in tokens]
         self.words = frozenset(_bare(w) for w in lower) | frozenset(lower)
@@ -115,8 +118,12 @@ def profile(text: str) -> Profile:
     return Profile(text)
 
 
-def veto(a: str, b: str) -> str | None:
-    """The first guard that refuses to let an answer to ``a`` serve ``b`` (or the reverse), or None."""
+def veto(a: str, b: str, *, wording: bool = True) -> str | None:
+    """The first guard that refuses to let an answer to ``a`` serve ``b`` (or the reverse), or None.
+
+    ``wording=False`` leaves one-word swaps to the verifier, which compares the two words in
+    their sentences (the semantic cache does so when its verifier is on).
+    """
     pa, pb = profile(a), profile(b)
     if pa.language != pb.language and not (
         "latin" in (pa.language, pb.language) and _LATIN >= {pa.language, pb.language}
@@ -138,7 +145,7 @@ def veto(a: str, b: str) -> str | None:
         return "register"
     if pa.wh and pb.wh and pa.wh != pb.wh:
         return "question"  # who / when / where ask for different things
-    if _one_word_swapped(pa.content, pb.content):
+    if wording and _one_word_swapped(pa.content, pb.content):
         return "wording"
     return None
 
@@ -194,7 +201,26 @@ def _one_word_swapped(a: Counter[str], b: Counter[str]) -> bool:
     if sum(only_a.values()) != 1 or sum(only_b.values()) != 1:
         return False
     x, y = next(iter(only_a)), next(iter(only_b))
-    return not _near(x, y)
+    return not _near(x, y) and not _synonyms(x, y)
+
+
+def _distinct(x: str, y: str) -> bool:
+    """WordNet knows both words, as different words that are not synonyms."""
+    from .wordnet import wordnet
+
+    lexicon = wordnet()
+    if lexicon is None:
+        return False
+    lx, ly = lexicon.lemmas(x), lexicon.lemmas(y)
+    return bool(lx and ly and not lx & ly) and lexicon.related(x, y) != "synonym"
+
+
+def _synonyms(x: str, y: str) -> bool:
+    """WordNet's word on a swap: "tall"/"high" or "exit"/"quit" is no change of meaning."""
+    from .wordnet import wordnet
+
+    lexicon = wordnet()
+    return lexicon is not None and lexicon.related(x, y) == "synonym"
 
 
 def _near(x: str, y: str) -> bool:
@@ -205,7 +231,9 @@ def _near(x: str, y: str) -> bool:
     common = len(os.path.commonprefix((x, y)))
     if common >= 6 and len(x) - common <= 3 and len(y) - common <= 3:
         return True
-    return len(short) >= 4 and len(long) - len(short) <= 1 and _edits(x, y) <= 1
+    if len(short) >= 4 and len(long) - len(short) <= 1 and _edits(x, y) <= 1:
+        return not _distinct(x, y)  # "tire"/"tyre" is one word, "weight"/"height" two
+    return False
 
 
 def _edits(x: str, y: str) -> int:

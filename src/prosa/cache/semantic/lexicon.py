@@ -25,64 +25,69 @@ ORDINALS: dict[str, int] = {
     "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "twentieth": 20, "hundredth": 100,
 }  # fmt: skip
 
+
+def _spellings(table: dict[str, str]) -> dict[str, str]:
+    """{canonical: "its spellings, space-separated"} -> {spelling: canonical}."""
+    return {name: canon for canon, names in table.items() for name in names.split()}
+
+
 # Unit spelling -> canonical unit. Ambiguous short forms ("m", "in", "s", "h") count only after a number.
-UNITS: dict[str, str] = {}
-for _canon, _names in {
-    "km": "km kms kilometer kilometers kilometre kilometres",
-    "mile": "mile miles mi",
-    "m": "meter meters metre metres",
-    "cm": "cm centimeter centimeters centimetre centimetres",
-    "mm": "mm millimeter millimeters millimetre millimetres",
-    "ft": "ft foot feet",
-    "inch": "inch inches",
-    "yard": "yard yards yd yds",
-    "kg": "kg kgs kilogram kilograms kilo kilos",
-    "g": "gram grams",
-    "lb": "lb lbs pound pounds",
-    "oz": "oz ounce ounces",
-    "ton": "ton tons tonne tonnes",
-    "l": "liter liters litre litres",
-    "ml": "ml milliliter milliliters millilitre millilitres",
-    "gallon": "gallon gallons gal",
-    "cup": "cup cups",
-    "tbsp": "tbsp tablespoon tablespoons",
-    "tsp": "tsp teaspoon teaspoons",
-    "celsius": "celsius centigrade °c",
-    "fahrenheit": "fahrenheit °f",
-    "kelvin": "kelvin",
-    "hour": "hour hours hr hrs",
-    "minute": "minute minutes mins",
-    "second": "seconds sec secs",
-    "day": "day days",
-    "week": "week weeks",
-    "month": "month months",
-    "year": "year years yr yrs",
-    "usd": "usd dollar dollars $",
-    "eur": "eur euro euros €",
-    "gbp": "gbp sterling £",
-    "jpy": "jpy yen ¥",
-    "percent": "percent percentage %",
-    "byte": "byte bytes",
-    "kb": "kb kilobyte kilobytes",
-    "mb": "mb megabyte megabytes",
-    "gb": "gb gigabyte gigabytes",
-    "tb": "tb terabyte terabytes",
-    "bit": "bit bits",
-    "mph": "mph",
-    "kmh": "kmh kph",
-    "watt": "watt watts",
-    "kw": "kw kilowatt kilowatts",
-    "kwh": "kwh",
-    "calorie": "calorie calories kcal cal",
-    "joule": "joule joules",
-    "acre": "acre acres",
-    "hectare": "hectare hectares",
-    "volt": "volt volts",
-    "psi": "psi",
-    "knot": "knot knots",
-}.items():
-    for _name in _names.split():
-        UNITS[_name] = _canon
+UNITS: dict[str, str] = _spellings(
+    {
+        "km": "km kms kilometer kilometers kilometre kilometres",
+        "mile": "mile miles mi",
+        "m": "meter meters metre metres",
+        "cm": "cm centimeter centimeters centimetre centimetres",
+        "mm": "mm millimeter millimeters millimetre millimetres",
+        "ft": "ft foot feet",
+        "inch": "inch inches",
+        "yard": "yard yards yd yds",
+        "kg": "kg kgs kilogram kilograms kilo kilos",
+        "g": "gram grams",
+        "lb": "lb lbs pound pounds",
+        "oz": "oz ounce ounces",
+        "ton": "ton tons tonne tonnes",
+        "l": "liter liters litre litres",
+        "ml": "ml milliliter milliliters millilitre millilitres",
+        "gallon": "gallon gallons gal",
+        "cup": "cup cups",
+        "tbsp": "tbsp tablespoon tablespoons",
+        "tsp": "tsp teaspoon teaspoons",
+        "celsius": "celsius centigrade °c",
+        "fahrenheit": "fahrenheit °f",
+        "kelvin": "kelvin",
+        "hour": "hour hours hr hrs",
+        "minute": "minute minutes mins",
+        "second": "seconds sec secs",
+        "day": "day days",
+        "week": "week weeks",
+        "month": "month months",
+        "year": "year years yr yrs",
+        "usd": "usd dollar dollars $",
+        "eur": "eur euro euros €",
+        "gbp": "gbp sterling £",
+        "jpy": "jpy yen ¥",
+        "percent": "percent percentage %",
+        "byte": "byte bytes",
+        "kb": "kb kilobyte kilobytes",
+        "mb": "mb megabyte megabytes",
+        "gb": "gb gigabyte gigabytes",
+        "tb": "tb terabyte terabytes",
+        "bit": "bit bits",
+        "mph": "mph",
+        "kmh": "kmh kph",
+        "watt": "watt watts",
+        "kw": "kw kilowatt kilowatts",
+        "kwh": "kwh",
+        "calorie": "calorie calories kcal cal",
+        "joule": "joule joules",
+        "acre": "acre acres",
+        "hectare": "hectare hectares",
+        "volt": "volt volts",
+        "psi": "psi",
+        "knot": "knot knots",
+    }
+)
 AFTER_NUMBER_UNITS: dict[str, str] = {"m": "m", "in": "inch", "h": "hour", "g": "g", "l": "l", "w": "watt",
                                       "ha": "hectare", "min": "minute", "second": "second"}  # fmt: skip
 
@@ -153,33 +158,32 @@ for _i, (_plus, _minus) in enumerate(_OPPOSITES):
 PARTICLES = frozenset(("out", "off", "up", "down"))
 
 # Words that ask for a different kind of answer for the same subject: audience, tone, length, form.
-REGISTER: dict[str, str] = {}
-for _canon, _names in {
-    "child": "eli eli5 child children kid kids toddler five-year-old 5-year-old grandma layman laymen",
-    "beginner": "beginner beginners novice newbie newbies",
-    "expert": "expert experts technical technically advanced professional professionals academic phd",
-    "simple": "simple simply simplest plain",
-    "formal": "formal formally",
-    "casual": "casual informal slang colloquial",
-    "funny": "funny humorous joke jokes hilarious sarcastic witty",
-    "poem": "poem poems rhyme rhyming haiku limerick sonnet verse song lyrics",
-    "story": "story stories tale fable",
-    "short": "short shorter brief briefly concise concisely tl;dr tldr summary summarize summarise sentence",
-    "long": "detailed detail details depth thorough thoroughly comprehensive elaborate essay",
-    "steps": "step-by-step steps",
-    "code": "code snippet function script implement implementation",
-    "json": "json",
-    "yaml": "yaml",
-    "csv": "csv",
-    "table": "table tabular",
-    "bullets": "bullet bullets bulleted",
-    "email": "email e-mail letter",
-    "tweet": "tweet",
-    "translate": "translate translation translated",
-    "pirate": "pirate",
-}.items():
-    for _name in _names.split():
-        REGISTER[_name] = _canon
+REGISTER: dict[str, str] = _spellings(
+    {
+        "child": "eli eli5 child children kid kids toddler five-year-old 5-year-old grandma layman laymen",
+        "beginner": "beginner beginners novice newbie newbies",
+        "expert": "expert experts technical technically advanced professional professionals academic phd",
+        "simple": "simple simply simplest plain",
+        "formal": "formal formally",
+        "casual": "casual informal slang colloquial",
+        "funny": "funny humorous joke jokes hilarious sarcastic witty",
+        "poem": "poem poems rhyme rhyming haiku limerick sonnet verse song lyrics",
+        "story": "story stories tale fable",
+        "short": "short shorter brief briefly concise concisely tl;dr tldr summary summarize summarise sentence",
+        "long": "detailed detail details depth thorough thoroughly comprehensive elaborate essay",
+        "steps": "step-by-step steps",
+        "code": "code snippet function script implement implementation",
+        "json": "json",
+        "yaml": "yaml",
+        "csv": "csv",
+        "table": "table tabular",
+        "bullets": "bullet bullets bulleted",
+        "email": "email e-mail letter",
+        "tweet": "tweet",
+        "translate": "translate translation translated",
+        "pirate": "pirate",
+    }
+)
 
 # Capitalised words that start a question without naming anything: never taken for entities.
 STARTERS = frozenset(

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .wordpiece import WordPiece
+from .wordpiece import WordPiece, basic_words
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
@@ -171,7 +171,36 @@ class MiniLM:
             self._blas.restore(before)
         return out
 
+    def words_in_context(self, text: str) -> list[tuple[str, np.ndarray]]:
+        """Each word of ``text`` (lowercased, split as BERT splits) with a unit vector of it in context:
+        the mean of its word pieces' last-layer states. "tall" in "how tall is Everest" and "high"
+        in "how high is Everest" are closer this way than as words alone."""
+        tokenizer = self.tokenizer
+        words = basic_words(text)
+        before = self._blas.limit()
+        try:
+            x, _ = self._hidden([tokenizer.ids(text, self.max_length)])
+        finally:
+            self._blas.restore(before)
+        out: list[tuple[str, np.ndarray]] = []
+        at = 1  # after [CLS]
+        for word in words:
+            n = len(tokenizer._word(word))
+            if at + n >= x.shape[1]:
+                break  # truncated
+            v = x[0, at : at + n].mean(0)
+            out.append((word, v / max(float(np.linalg.norm(v)), 1e-12)))
+            at += n
+        return out
+
     def _encode(self, batch: list[list[int]]) -> np.ndarray:
+        x, mask = self._hidden(batch)
+        pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)  # type: ignore[no-any-return]
+
+    def _hidden(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The last layer's token states (n, width, dim) and the padding mask (n, width)."""
         n, width = len(batch), max(len(b) for b in batch)
         ids = np.zeros((n, width), dtype=np.int64)
         mask = np.zeros((n, width), dtype=np.float32)
@@ -199,7 +228,4 @@ class MiniLM:
             x = _layer_norm(context @ layer.out_w + layer.out_b + x, layer.ln1_w, layer.ln1_b, self.eps)
             hidden = _gelu(x @ layer.up_w + layer.up_b)
             x = _layer_norm(hidden @ layer.down_w + layer.down_b + x, layer.ln2_w, layer.ln2_b, self.eps)
-        x = x.reshape(n, width, self.dim)
-        pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)  # type: ignore[no-any-return]
+        return x.reshape(n, width, self.dim), mask

@@ -28,9 +28,10 @@ class SemanticPolicy(Record):
       long text blurs the details that make two texts different).
     - ``candidates``: how many of the closest stored questions are checked against the guards.
     - ``verify``: a second opinion on every candidate the guards let through: the words the two
-      questions do not share must align by their own MiniLM embeddings (see
-      :mod:`prosa.cache.semantic.verify`). Needs the bundled MiniLM weights whatever the embedder.
-    - ``strictness``: how close those words must be: "strict", "balanced" (default), "lenient", or
+      questions do not share must align, by their MiniLM embeddings, as WordNet synonyms, or in
+      their sentences (see :mod:`prosa.cache.semantic.verify`). Needs the bundled MiniLM weights
+      whatever the embedder.
+    - ``strictness``: how close those words must be: "strict" (default), "balanced", "lenient", or
       a number in [0, 1]. The README lists each setting's measured precision and recall.
     """
 
@@ -53,7 +54,7 @@ class SemanticPolicy(Record):
         max_question_tokens: int = 128,
         candidates: int = 5,
         verify: bool = True,
-        strictness: str | float = "balanced",
+        strictness: str | float = "strict",
     ) -> None:
         from .verify import bar_of
 
@@ -94,10 +95,11 @@ class SemanticPolicy(Record):
 
 
 def question_of(request: ChatRequest) -> str | None:
-    """The question a semantic hit may paraphrase: the last message, when a user wrote it."""
-    last = request.messages[-1]
-    # Only a plain question: content parts (images, audio) or a named turn never match by meaning.
-    return last.content if last.role == "user" and last.data is None else None
+    """The question a semantic hit may paraphrase: only when it is the last message (the partition
+    hashes everything before it, so an answer after a later turn is never shared) and plain text."""
+    m = request.question_message()
+    # Content parts (images, audio) or a named turn never match by meaning.
+    return m.content if m is request.messages[-1] and m.data is None else None
 
 
 def fingerprint(embedder_name: str, identity: str, request: ChatRequest) -> str:

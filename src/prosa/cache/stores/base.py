@@ -1,9 +1,10 @@
 """The contract every cache store keeps: opaque bytes under hex keys, nothing more.
 
-A store is deliberately dumb (ARCHITECTURE.md, principle 3). It knows how to keep, find, list
-and forget values, how old they are and when they expire, and how to add to a few named
-counters. It does not know what a key means, what may be cached, which TTL a reply deserves or
-how hits are counted: the cache policy decides all of that and tells the store.
+A store is deliberately dumb. It knows how to keep, find, list and forget values, how old they
+are and when they expire, and how to add to a few named counters. It does not know what a key
+means, what may be cached, which TTL a reply deserves or how hits are counted: the cache policy
+(:class:`prosa.cache.cache.ResponseCache`) decides all of that and tells the store. So a new
+backend is only this contract, and every policy rule is written once, over all of them.
 """
 
 from __future__ import annotations

@@ -12,10 +12,7 @@ store must not block the event loop).
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,35 +20,23 @@ from typing import Any
 from langchain_core.caches import BaseCache
 from langchain_core.outputs import Generation
 
+from ...cache.cache import ResponseCache
 from ...cache.stores import MemoryStore, SQLiteStore, Store
 from ...errors import CacheError
-from .codec import PREFIX, cache_key, decode, encode, fresh
+from .codec import PREFIX, Generations, cache_key, decode, encode, fresh
 
 __all__ = ["InMemoryCache", "RedisCache", "SQLiteCache", "StoreCache"]
-
-log = logging.getLogger("prosa.langchain")
-
-_MISS: dict[str, float] = {"misses": 1}
-
-
-class _Decoded:
-    """A decoded entry: its key, the bytes it was read from, its generations, the counts of a hit,
-    and whether the memo keeps it (then its generations are copied before they are handed out)."""
-
-    __slots__ = ("key", "raw", "generations", "hit", "kept")
-
-    def __init__(
-        self, key: str, raw: bytes, generations: list[Generation], hit: dict[str, float], kept: bool
-    ) -> None:
-        self.key, self.raw, self.generations, self.hit, self.kept = key, raw, generations, hit, kept
 
 
 class StoreCache(BaseCache):
     """A LangChain cache over any prosa :class:`~prosa.cache.Store`.
 
-    A failing store (corrupt, locked, read-only or full file) is reported once in the log and the
-    call goes on as a miss: the model answers, uncached. ``clear()`` deletes only LangChain
-    entries, so a store shared with prosa's own cache keeps prosa's answers.
+    The policy is prosa's own :class:`~prosa.cache.ResponseCache` (``self.cache``): it reads and
+    writes the store, keeps decoded entries, counts hits, misses and tokens saved, and reports a
+    failing store (corrupt, locked, read-only or full file) in the log, once a minute, while the
+    call goes on as a miss: the model answers, uncached. This class only turns LangChain's
+    (prompt, llm_string) into a key and generations into an entry (``codec``). ``clear()``
+    deletes only LangChain entries, so a store shared with prosa's own cache keeps prosa's answers.
     """
 
     #: Whether the async methods may call the store on the event loop's thread. A memory store
@@ -61,58 +46,41 @@ class StoreCache(BaseCache):
     inline_async_writes: bool = True
 
     def __init__(self, store: Store, *, decoded_entries: int = 512) -> None:
+        # decoded_entries: entries kept decoded, served again while the stored bytes are the same.
+        # It saves JSON parsing and pydantic validation, most of a hit's cost, which LangChain's
+        # in-memory cache does not pay. 0 turns it off: every hit is then decoded into new objects.
+        self.cache = ResponseCache(store, decoded_entries=decoded_entries)
         self.store = store
-        self._warned: set[str] = set()
-        self._lock = threading.Lock()
-        # Entries decoded lately, by (prompt, llm_string), with the bytes they came from. The
-        # store stays the truth (TTL, eviction, other processes): a memo serves only when the
-        # stored bytes are the same. It saves the key's hashing, JSON parsing and pydantic
-        # validation, most of a hit's cost, which LangChain's in-memory cache does not pay.
-        # decoded_entries=0 turns it off: every hit is then decoded into wholly new objects.
-        self._decoded: OrderedDict[tuple[str, str], _Decoded] = OrderedDict()
-        self._decoded_max = decoded_entries
 
     # -- BaseCache ---------------------------------------------------------------------------------
     def lookup(self, prompt: str, llm_string: str) -> list[Generation] | None:
         """The cached generations for (prompt, llm_string), or None; counts a hit or a miss."""
-        memo = self._decoded.get((prompt, llm_string))
-        key = cache_key(prompt, llm_string) if memo is None else memo.key
-        try:
-            raw = self.store.get(key)
-            if raw is not None and (memo is None or memo.raw != raw):
-                memo = self._decode(prompt, llm_string, key, raw)
-            if raw is None or memo is None:
-                self.store.incr(_MISS)
-                return None
-            self.store.incr(memo.hit)
-        except CacheError as e:
-            self._warn(e)
+        cache = self.cache
+        found: Generations | None = cache.lookup(cache_key(prompt, llm_string), decode)
+        if found is None:
+            cache.count("misses")
             return None
-        if not memo.kept:
-            return memo.generations
+        cache.count_hit(found)
+        if not cache.decoded_entries:
+            return found.generations
         # The memo keeps its objects: hand out copies, so a caller's changes stay its own.
-        return [fresh(generation) for generation in memo.generations]
+        return [fresh(generation) for generation in found.generations]
 
     def update(self, prompt: str, llm_string: str, return_val: Sequence[Generation]) -> None:
         """Store the generations; ones that are not plain data (see ``codec``) are not cached."""
         value = encode(prompt, return_val)
-        if value is None:
-            return
-        try:
-            self.store.put(cache_key(prompt, llm_string), value)
-        except CacheError as e:
-            self._warn(e)
+        if value is not None:
+            self.cache.put(cache_key(prompt, llm_string), value)
 
     def clear(self, **kwargs: Any) -> None:
         """Delete every LangChain entry in the store (prosa's own entries stay)."""
-        self._decoded.clear()
         try:
             for info in self.store.scan():
                 raw = self.store.get(info.key)
                 if raw is not None and raw.startswith(PREFIX):
                     self.store.delete(info.key)
         except CacheError as e:
-            self._warn(e)
+            self.cache.warn(e)
 
     async def alookup(self, prompt: str, llm_string: str) -> list[Generation] | None:
         if self.inline_async_reads:
@@ -132,35 +100,13 @@ class StoreCache(BaseCache):
             await asyncio.to_thread(self.clear, **kwargs)
 
     # -- prosa -------------------------------------------------------------------------------------
-    def _decode(self, prompt: str, llm_string: str, key: str, raw: bytes) -> _Decoded | None:
-        found = decode(raw)
-        if found is None:
-            return None
-        kept = self._decoded_max > 0
-        memo = _Decoded(key, raw, found[0], {"hits": 1, "tokens_saved": found[1]}, kept)
-        if kept:
-            with self._lock:
-                self._decoded[(prompt, llm_string)] = memo
-                while len(self._decoded) > self._decoded_max:
-                    self._decoded.popitem(last=False)
-        return memo
-
     def stats(self) -> dict[str, Any]:
         """The store's description and counters (hits, misses, tokens_saved, ...), as ``prosa cache stats``."""
-        self.store.flush()
-        return {**self.store.info(), **self.store.counters()}
+        return self.cache.stats()
 
     def close(self) -> None:
         """Write batched counters and release the store."""
-        self.store.close()
-
-    def _warn(self, error: CacheError) -> None:
-        message = str(error)
-        with self._lock:
-            if message in self._warned:
-                return
-            self._warned.add(message)
-        log.warning("%s (answering without the cache)", message)
+        self.cache.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r})"

@@ -29,7 +29,6 @@ from ...client import AsyncClient, Client
 from ...config import Settings, load_settings
 from ...errors import InvalidRequest
 from ...reply import Chunk, Reply
-from ...stream import AsyncChatStream
 from . import convert
 from . import tools as _tools
 from .caches import StoreCache
@@ -169,76 +168,42 @@ class ChatProsa(BaseChatModel):
 
     # -- LangChain's hooks -------------------------------------------------------------------------
     def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        client = self._clients()[0]
-        reply = client.chat(convert.to_prosa(messages), **self._options(stop, kwargs))
-        return convert.result(reply)
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> ChatResult:  # fmt: skip
+        return convert.result(self._clients()[0].chat(**self._request(messages, stop, kwargs)))
 
     async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        client = self._clients()[1]
-        reply = await client.chat(convert.to_prosa(messages), **self._options(stop, kwargs))
-        assert isinstance(reply, Reply)  # AsyncClient.chat has no overloads for its two return types
-        return convert.result(reply)
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> ChatResult:  # fmt: skip
+        return convert.result(await self._clients()[1].chat(**self._request(messages, stop, kwargs)))
 
     def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:  # fmt: skip
         # A cached answer comes through here like a fresh one (prosa replays its chunks), so token
         # callbacks fire on a replay too. langchain-core >= 1 reports tokens itself and passes no
         # run_manager here; older versions pass one and expect the model to report them.
-        client = self._clients()[0]
-        options = self._options(stop, kwargs, streaming=True)
-        with client.chat(convert.to_prosa(messages), stream=True, **options) as stream:
-            last: dict[str, Any] | None = None  # the finishing chunk, held back until the Reply exists
+        with self._clients()[0].chat(**self._request(messages, stop, kwargs, stream=True)) as stream:
+            relay = _Relay()
             for piece in stream:
-                out, last = _hold_finish(piece, last)
-                if out is not None:
-                    if run_manager:
-                        run_manager.on_llm_new_token(out.text, chunk=out)
-                    yield out
-            out = convert.last_chunk(last, stream.reply)
-            if run_manager:
-                run_manager.on_llm_new_token(out.text, chunk=out)
-            yield out
+                if (out := relay.take(piece)) is not None:
+                    yield _told(run_manager, out)
+            yield _told(run_manager, relay.end(stream.reply))
 
     async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        client = self._clients()[1]
-        options = self._options(stop, kwargs, streaming=True)
-        stream = await client.chat(convert.to_prosa(messages), stream=True, **options)
-        assert isinstance(stream, AsyncChatStream)
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:  # fmt: skip
+        stream = await self._clients()[1].chat(**self._request(messages, stop, kwargs, stream=True))
         async with stream:
-            last: dict[str, Any] | None = None
+            relay = _Relay()
             async for piece in stream:
-                out, last = _hold_finish(piece, last)
-                if out is not None:
-                    if run_manager:
-                        await run_manager.on_llm_new_token(out.text, chunk=out)
-                    yield out
-            out = convert.last_chunk(last, stream.reply)
-            if run_manager:
-                await run_manager.on_llm_new_token(out.text, chunk=out)
-            yield out
+                if (out := relay.take(piece)) is not None:
+                    yield await _atold(run_manager, out)
+            yield await _atold(run_manager, relay.end(stream.reply))
 
     # -- helpers -----------------------------------------------------------------------------------
     def _clients(self) -> tuple[Client, AsyncClient]:
@@ -262,12 +227,17 @@ class ChatProsa(BaseChatModel):
             self._global = memo
         return memo[1], memo[2]
 
-    def _options(
-        self, stop: list[str] | None, kwargs: Mapping[str, Any], streaming: bool = False
+    def _request(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: Mapping[str, Any],
+        stream: bool = False,
     ) -> dict[str, Any]:
-        """prosa's chat() arguments: the model's settings, overridden by this call's. Every keyword
-        LangChain passes (bound tools, tool_choice, parallel_tool_calls, response_format, n, logprobs,
-        a server's own fields...) is a request field; prosa validates it and sends it."""
+        """prosa's chat() arguments, for all four hooks: the messages, the model's settings overridden
+        by this call's. Every keyword LangChain passes (bound tools, tool_choice, parallel_tool_calls,
+        response_format, n, logprobs, a server's own fields...) is a request field; prosa validates it
+        and sends it."""
         options: dict[str, Any] = {name: getattr(self, name) for name in _PARAMS}
         options["model"] = self.model
         options["stop"] = stop if stop is not None else self.stop
@@ -282,16 +252,44 @@ class ChatProsa(BaseChatModel):
                     )
                 continue  # what it asks for is always done
             options[name] = value
-        if streaming and options.get("n") not in (None, 1):
+        if stream and options.get("n") not in (None, 1):
             raise InvalidRequest("ChatProsa streams one choice; use invoke() for n > 1", "n")
+        if "prompt" in options:  # chat()'s own argument: no request field has that name
+            raise InvalidRequest("prompt is not a chat request field", "prompt")
+        options["prompt"], options["stream"] = convert.to_prosa(messages), stream
         return options
 
 
-def _hold_finish(
-    piece: Chunk, last: dict[str, Any] | None
-) -> tuple[ChatGenerationChunk | None, dict[str, Any] | None]:
-    """The LangChain chunk to send for ``piece``, and the finishing chunk held back until the stream's
-    Reply exists (it carries the usage and metadata): shared by _stream and _astream."""
-    if piece.finish_reason is not None:
-        return (None if last is None else convert.chunk(last)), piece.data
-    return convert.chunk(piece.data), last
+class _Relay:
+    """prosa's chunks as LangChain's, for _stream and _astream alike: the finishing chunk is held back
+    until the stream's Reply exists, since the last LangChain chunk carries its usage and metadata."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] | None = None
+
+    def take(self, piece: Chunk) -> ChatGenerationChunk | None:
+        """The LangChain chunk to send now for ``piece``, if any."""
+        if piece.finish_reason is None:
+            return convert.chunk(piece.data)
+        out = None if self.last is None else convert.chunk(self.last)
+        self.last = piece.data
+        return out
+
+    def end(self, reply: Reply) -> ChatGenerationChunk:
+        return convert.last_chunk(self.last, reply)
+
+
+def _told(run_manager: CallbackManagerForLLMRun | None, out: ChatGenerationChunk) -> ChatGenerationChunk:
+    if run_manager:
+        run_manager.on_llm_new_token(out.text, chunk=out)
+    return out
+
+
+async def _atold(
+    run_manager: AsyncCallbackManagerForLLMRun | None, out: ChatGenerationChunk
+) -> ChatGenerationChunk:
+    if run_manager:
+        await run_manager.on_llm_new_token(out.text, chunk=out)
+    return out

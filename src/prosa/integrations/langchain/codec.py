@@ -4,11 +4,13 @@ LangChain's own SQL caches store ``dumps(generation)`` and read it back with ``l
 resolves class paths written in the data; a tampered database can then make the reader build
 objects it never meant to. Here an entry is plain data and decoding rebuilds only the classes
 named below (``Generation``, ``ChatGeneration`` with an ``AIMessage``); anything else, or
-anything malformed, is a miss.
+anything malformed, is a miss. The layout is registered with every other kind of entry in
+``prosa.cache.formats``, which describes it to ``prosa cache`` without importing LangChain.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -18,12 +20,13 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation, GenerationChunk
 
-log = logging.getLogger("prosa.langchain")
+from ...cache.formats import LANGCHAIN as FORMAT
+from ...cache.formats import LANGCHAIN_PREFIX as PREFIX
+from ...reply import Usage
 
-# Marks a LangChain entry. Every entry written here starts with these bytes, so clear() can tell
-# one from a prosa response entry (which starts with '{"v":1') without parsing it.
-FORMAT = "lc1"
-PREFIX = b'{"v":"' + FORMAT.encode() + b'"'
+__all__ = ["FORMAT", "PREFIX", "Generations", "cache_key", "decode", "encode", "fresh"]
+
+log = logging.getLogger("prosa.langchain")
 
 # Hashed before the prompt: prosa's response keys hash a provider identity ("openai:...",
 # "local:...") first, so the two key spaces cannot meet even in a shared store.
@@ -42,6 +45,8 @@ _MESSAGE_FIELDS = (
 )
 
 
+# A pure function, memoized: a repeated hit skips the hashing (as many prompts kept as the old memo).
+@functools.lru_cache(maxsize=512)
 def cache_key(prompt: str, llm_string: str) -> str:
     """SHA-256 over (prompt, llm_string), length-prefixed so the split between them is unambiguous."""
     p = prompt.encode("utf-8", "surrogatepass")
@@ -77,8 +82,17 @@ def encode(prompt: str, generations: Sequence[Generation]) -> bytes | None:
         return None
 
 
-def decode(raw: bytes) -> tuple[list[Generation], int] | None:
-    """The generations of an entry and the tokens they cost, or None for anything not a valid entry."""
+class Generations:
+    """A decoded entry: its generations, and the model and usage a hit saves (counted by ResponseCache)."""
+
+    __slots__ = ("generations", "model", "usage")
+
+    def __init__(self, generations: list[Generation], model: str, usage: Usage) -> None:
+        self.generations, self.model, self.usage = generations, model, usage
+
+
+def decode(raw: bytes) -> Generations | None:
+    """The generations of an entry and what they cost, or None for anything not a valid entry."""
     try:
         entry = json.loads(raw)
         if not isinstance(entry, dict) or entry.get("v") != FORMAT:
@@ -88,7 +102,7 @@ def decode(raw: bytes) -> tuple[list[Generation], int] | None:
             return None
         generations = [_decode_generation(item) for item in items]
         usage = entry.get("u") or (0, 0)
-        return generations, _int(usage[0]) + _int(usage[1])
+        return Generations(generations, str(entry.get("model") or ""), Usage(_int(usage[0]), _int(usage[1])))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         # pydantic's ValidationError is a ValueError: a field of the wrong shape lands here too.
         return None
