@@ -34,9 +34,19 @@ __all__ = [
 LOCAL_MODEL_NAMES = ("local", "smollm2")  # the embedded model's names, in lower case
 
 
+_LOCAL_MEMO: dict[str, bool] = {}  # asked twice on every request, with a handful of names per process
+
+
 def is_local_model(name: str) -> bool:
     """Whether a model name means the embedded local model: "local" or "smollm2", in any case."""
-    return isinstance(name, str) and name.strip().lower() in LOCAL_MODEL_NAMES
+    try:
+        return _LOCAL_MEMO[name]
+    except (KeyError, TypeError):  # a new name, or not a string (unhashable)
+        pass
+    local = isinstance(name, str) and name.strip().lower() in LOCAL_MODEL_NAMES
+    if isinstance(name, str) and len(_LOCAL_MEMO) < 1024:
+        _LOCAL_MEMO[name] = local
+    return local
 
 
 def canonical_model(name: str) -> str:
