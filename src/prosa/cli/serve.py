@@ -38,7 +38,7 @@ def serve(args: argparse.Namespace) -> int:
     if config.workers > 1 and where == "memory":
         log.warning("with --workers %d each worker has its own memory cache; use sqlite to share one",
                     config.workers)  # fmt: skip
-    if settings.has_upstream or config.forward_key:
+    if config.has_upstream(settings):
         upstream = settings.base_url + (" (callers' keys)" if config.forward_key else "")
     else:
         upstream = "none: only the local model (use --upstream URL or an OpenAI key)"

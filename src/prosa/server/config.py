@@ -11,8 +11,12 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 ENV_VAR = "PROSA_SERVE_CONFIG"
 KEYS_ENV = "PROSA_GATEWAY_KEYS"
@@ -67,6 +71,10 @@ class GatewayConfig:
             access_log=bool(getattr(args, "access_log", True)),
             stats_interval=float(interval) if interval else 10.0,
         )
+
+    def has_upstream(self, settings: Settings) -> bool:
+        """Whether non-local models have a server: the configured one, or any with callers' own keys."""
+        return settings.has_upstream or self.forward_key
 
     def check(self) -> None:
         """Refuse what cannot work or would be unsafe, with one line saying how to fix it."""

@@ -46,7 +46,7 @@ class Gateway:
         self.settings = load_settings(openai_base_url=config.upstream)
         self.cache = open_cache(self.settings.cli_cache(config.cache), self.settings)
         self.forward_key = config.forward_key
-        self.upstream = Upstream(self.settings, self.cache, config.forward_key)
+        self.upstream = Upstream(self.settings, self.cache, config)
         self.tenants = Tenants.from_config(config.keys, config.keys_file, config.shared_cache)
         self.admission = Admission(self.tenants, self.upstream)
         self.memo = RequestMemo()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import StreamingResponse
 
 from ..cache.entry import Entry
+from ..cache.formats import RESPONSES_PROVIDER
 from ..errors import StreamInterrupted, UpstreamError
 from ..reply import Chunk
 from ..request import KEY_VERSION, is_local_model
@@ -83,7 +84,7 @@ async def create(
                 for i, e in enumerate(recorded)
             ]
             raw = Entry.from_chunks(
-                chunks, body["model"], "openai-responses", str(body.get("input"))[:200]
+                chunks, body["model"], RESPONSES_PROVIDER, str(body.get("input"))[:200]
             ).encode()
             cache._safely(cache.store.put, entry_key, raw)
 

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from ..cache.cache import ResponseCache
 from ..client import AsyncClient
 from ..config import Settings
+from .config import GatewayConfig
 
 log = logging.getLogger("prosa.server")
 
@@ -22,15 +23,15 @@ MAX_CLIENTS = 64  # per-caller clients kept with --forward-key (least recently u
 class Upstream:
     """The clients of one worker process, all sharing its cache."""
 
-    def __init__(self, settings: Settings, cache: ResponseCache | None, forward_key: bool) -> None:
+    def __init__(self, settings: Settings, cache: ResponseCache | None, config: GatewayConfig) -> None:
         self.settings = settings
         self.cache = cache
-        self.forward_key = forward_key
+        self.forward_key = forward_key = config.forward_key
         # With --forward-key the gateway's own upstream key is never used: callers bring theirs.
         base = _with_key(settings, None) if forward_key else settings
         self.client = AsyncClient(cache=cache, settings=base)
         self._clients: OrderedDict[str, AsyncClient] = OrderedDict()
-        self.present = settings.has_upstream or forward_key
+        self.present = config.has_upstream(settings)
         # With --forward-key, the callers' keys the upstream has accepted: only they may read the cache.
         self._verified: set[str] = set()
         self._models: dict[str, tuple[float, list[str]]] = {}
