@@ -97,7 +97,8 @@ async def test_astream_and_ainvoke_are_cached(llama_upstream: Server, tmp_path: 
 
 
 def test_token_callbacks_fire_on_a_cached_replay(llama_upstream: Server) -> None:
-    model = chat_prosa(llama_upstream)
+    store = MemoryStore()  # shared by both models below, so the last call is a hit, not a second answer
+    model = chat_prosa(llama_upstream, cache_store=store)
     before = llama_upstream.count()
     streamed, replayed = Tokens(), Tokens()
     chunks = list(model.stream("Name one bird.", config={"callbacks": [streamed]}))
@@ -106,9 +107,10 @@ def test_token_callbacks_fire_on_a_cached_replay(llama_upstream: Server) -> None
     assert replayed.tokens == streamed.tokens == contents(chunks)
     # With streaming=True, invoke streams internally, and a cached answer still reports its tokens.
     invoked = Tokens()
-    answer = chat_prosa(llama_upstream, streaming=True).invoke(
+    answer = chat_prosa(llama_upstream, streaming=True, cache_store=store).invoke(
         "Name one bird.", config={"callbacks": [invoked]}
     )
+    assert llama_upstream.count() == before + 1
     assert invoked.tokens == streamed.tokens and answer.content == "".join(streamed.tokens)
 
 
