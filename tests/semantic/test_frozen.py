@@ -12,7 +12,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-FROZEN = ("semantic_frozen_v1.tsv", "semantic_frozen_v2.tsv", "semantic_frozen_v3.tsv")
+FROZEN = (
+    "semantic_frozen_v1.tsv",
+    "semantic_frozen_v2.tsv",
+    "semantic_frozen_v3.tsv",
+    "semantic_frozen_v4.tsv",
+)
 DEV = (
     "semantic_pairs.tsv",
     "semantic_pairs.holdout.tsv",
@@ -61,3 +66,12 @@ def test_v3_unseen_subset_leaves_out_every_pair_of_an_earlier_set() -> None:
     for name in (*FROZEN[:2], *DEV):
         assert not keys & {frozenset(x.casefold().strip() for x in pair) for pair in _pairs(name)}
     assert sum(p.label for p in kept) >= 200 and sum(not p.label for p in kept) >= 300
+
+
+def test_v4_shares_no_pair_with_any_set_written_before_it() -> None:
+    def keys(name: str) -> set[frozenset[str]]:
+        return {frozenset(x.strip().casefold() for x in pair) for pair in _pairs(name)}
+
+    v4 = keys(FROZEN[3])
+    for name in (*FROZEN[:3], *DEV):
+        assert not v4 & keys(name), name
