@@ -114,8 +114,9 @@ class WordNet:
         """The synsets and the adjectives similar to them ("scorching" for "hot")."""
         return sids | {t for s in sids for t in self.synset(s)[1].get("&", ())}
 
-    def related(self, x: str, y: str) -> str | None:
-        """ "synonym", "antonym" or None for two words (see the module doc)."""
+    def related(self, x: str, y: str, top: int | None = SENSES) -> str | None:
+        """ "synonym", "antonym" or None for two words (see the module doc); synonyms among each
+        word's first ``top`` senses (None: any sense)."""
         all_x, all_y = self.senses(x, None), self.senses(y, None)
         if not all_x or not all_y:
             return None
@@ -123,7 +124,7 @@ class WordNet:
             opposite = {o for s in self._similar(a) for o in self.synset(s)[1].get("!", ())}
             if opposite & self._similar(b):
                 return "antonym"
-        sx, sy = self.senses(x), self.senses(y)
+        sx, sy = self.senses(x, top), self.senses(y, top)
         if sx & sy or self._near(sx) & sy or sx & self._near(sy):
             return "synonym"
         return None
