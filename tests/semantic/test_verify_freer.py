@@ -53,3 +53,39 @@ def test_have_to_is_a_modal_not_a_frame_word(strict):
     assert strict.verify(
         "Do I have to pay tax on a lottery win?", "Must I pay tax on a lottery win?"
     ).verified
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("What is the population of Nigeria?", "How many people live in Nigeria?"),  # clause / noun phrase
+        ("What is the origin of Halloween?", "Where does Halloween come from?"),
+        ("What is the purpose of the mitochondria?", "What do mitochondria do?"),
+        ("How long do cats live?", "What is the lifespan of a cat?"),
+        ("Who was Albert Einstein?", "Tell me who Albert Einstein was."),  # an embedded question
+        ("Who was the first woman to win a Nobel Prize?", "Which woman first won a Nobel Prize?"),
+        ("Who won the 2018 FIFA World Cup?", "Which country won the 2018 FIFA World Cup?"),
+    ],
+)
+def test_one_question_asked_as_a_clause_or_a_noun_phrase(strict, a, b):
+    for x, y in ((a, b), (b, a)):
+        verdict = strict.verify(x, y)
+        assert verdict.verified and verdict.score == 1.0, verdict
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("How many people live in Tokyo?", "How many people work in Tokyo?"),
+        ("Where does Halloween come from?", "When did Halloween start?"),
+        ("What is the lifespan of a cat?", "How long do cats sleep?"),
+        (
+            "Who won the 2018 FIFA World Cup?",
+            "Which city hosted the 2018 FIFA World Cup?",
+        ),  # a city is no "who"
+        ("Who was the first woman to win a Nobel Prize?", "Which prize did the first woman win?"),
+    ],
+)
+def test_the_rewritten_frames_keep_what_differs(strict, a, b):
+    for x, y in ((a, b), (b, a)):
+        assert not strict.verify(x, y).verified
