@@ -1,14 +1,20 @@
-"""The verifier on freer rewordings: rarer WordNet senses confirmed in context, "have to" as a modal.
+"""The verifier on freer rewordings: one question asked as a clause or a noun phrase, "have to" as a modal.
 
 Pairs from the development sets (tests/data/semantic_pairs*.tsv), never from a frozen set.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from prosa.cache.semantic.verify import SENSE_IN_CONTEXT, Verifier, content_words
+from prosa.cache.semantic import SemanticPolicy
+from prosa.cache.semantic.policy import DEFAULT_THRESHOLD, VERIFIED_THRESHOLD
+from prosa.cache.semantic.verify import STRICTNESS, Verifier, content_words
 from prosa.cache.semantic.wordnet import wordnet
+
+DATA = Path(__file__).parent.parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -18,32 +24,11 @@ def strict(minilm):
     return verifier
 
 
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ("How do I pick a good avocado?", "How do I choose a good avocado?"),
-        ("How can I decrease my screen time?", "How can I reduce my screen time?"),
-        ("How do I build muscle fast?", "How do I build muscle quickly?"),
-    ],
-)
-def test_a_rarer_wordnet_sense_the_sentences_agree_on_aligns_fully(strict, minilm, a, b):
-    for x, y in ((a, b), (b, a)):
-        verdict = strict.verify(x, y)
-        assert verdict.verified and verdict.score == 1.0, verdict
-    # Neither signal alone: WordNet's first senses do not list them, their embeddings are not identical.
-    assert not Verifier(minilm, "strict", lexicon=False).verify(a, b).verified
-    (x,), (y,) = (
-        (set(content_words(a)) - set(content_words(b))),
-        (set(content_words(b)) - set(content_words(a))),
-    )
-    assert wordnet().related(x, y) is None and wordnet().related(x, y, None) == "synonym"
-
-
-def test_rarer_senses_need_the_context_to_agree(strict):
-    # "deep" and "wide" share a rare WordNet sense; in "how deep/wide is the Pacific" they are apart.
-    assert wordnet().related("deep", "wide", None) == "synonym"
-    verdict = strict.verify("How deep is the Pacific Ocean?", "How wide is the Pacific Ocean?")
-    assert not verdict.verified and verdict.score < SENSE_IN_CONTEXT
+def test_a_word_the_context_reads_in_a_rarer_sense_is_not_a_synonym_at_strict(strict):
+    # "pick" and "choose" share a sense, not the one of "pick a lock"; their token states are close
+    # here all the same (0.8), so a rarer sense confirmed in context is no proof of a synonym.
+    verdict = strict.verify("How do I pick a lock?", "How do I choose a lock?")
+    assert not verdict.verified and 0.5 < verdict.score < 1.0, verdict
 
 
 def test_have_to_is_a_modal_not_a_frame_word(strict):
@@ -89,3 +74,32 @@ def test_one_question_asked_as_a_clause_or_a_noun_phrase(strict, a, b):
 def test_the_rewritten_frames_keep_what_differs(strict, a, b):
     for x, y in ((a, b), (b, a)):
         assert not strict.verify(x, y).verified
+
+
+@pytest.fixture(scope="module")
+def freer(minilm):
+    from prosa.cache.semantic.evaluate import read_pairs, score
+
+    names = ("semantic_pairs.dev4.tsv", "semantic_pairs.dev5.tsv")
+    return score([p for name in names for p in read_pairs(DATA / name)], minilm)
+
+
+def test_the_default_policy_serves_no_wrong_answer_on_the_freer_development_sets(freer):
+    from prosa.cache.semantic.evaluate import hits, precision_recall
+
+    policy = SemanticPolicy()
+    bar = STRICTNESS[policy.strictness]
+    assert policy.threshold == VERIFIED_THRESHOLD < DEFAULT_THRESHOLD
+    wrong = [(p.a, p.b, p.score) for p in hits(freer, policy.threshold, True, bar) if p.label == 0]
+    _, guards_recall, _, guards_false = precision_recall(freer, DEFAULT_THRESHOLD)
+    _, recall, _, _ = precision_recall(freer, policy.threshold, bar=bar)
+    assert guards_false > 0 and not wrong, wrong  # the guards alone serve wrong answers; the verifier none
+    assert 0.5 <= recall <= guards_recall
+
+
+def test_the_default_threshold_follows_the_verifier():
+    assert SemanticPolicy().threshold == VERIFIED_THRESHOLD
+    assert SemanticPolicy(verify=False).threshold == DEFAULT_THRESHOLD  # the guards alone need more
+    assert SemanticPolicy(0.9).threshold == SemanticPolicy(0.9, verify=False).threshold == 0.9
+    assert SemanticPolicy.from_option(True).threshold == VERIFIED_THRESHOLD
+    assert SemanticPolicy.from_option(True, threshold=0.9).threshold == 0.9  # the config file's

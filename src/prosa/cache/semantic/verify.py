@@ -53,10 +53,6 @@ if TYPE_CHECKING:
 STRICTNESS: dict[str, float] = {"strict": 1.0, "balanced": 0.8, "lenient": 0.75}
 DEFAULT_STRICTNESS = "strict"  # the only setting with no false hit on held-out v3 at its first run (README)
 
-# The least in-context similarity at which WordNet's rarer senses count (see Verifier._rarer_synonyms):
-# chosen on the development sets, where sister words reach 0.71 and rarer-sense synonyms 0.75-0.89.
-SENSE_IN_CONTEXT = 0.74
-
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[$€£¥%]")
 
 # Words that shape a question without changing what it asks. Deliberately short: a word missing
@@ -67,7 +63,7 @@ FRAME = frozenset(
     define know let way ways there here thing something anything exactly actually really
     basically just simply like of in on at for by as so and or also too very called located mean meaning
     definition word term have has had get got make up to into using use used via with from about people someone
-    and between""".split()
+    and between made happen happens happened occur occurs occurred""".split()
 )
 # Prepositions are frame words for the alignment ("in Linux" / "on Linux"), but they bind a relation:
 # the order check keeps them ("Celsius to Fahrenheit" / "Fahrenheit to Celsius").
@@ -346,8 +342,6 @@ class Verifier:
         # a word that replaced another ("lines" -> "words") must align with it.
         alignments = [self._align(x, only_b or wb, [] if only_b else wa, vectors) for x in only_a]
         alignments += [self._align(y, only_a or wa, [] if only_a else wb, vectors) for y in only_b]
-        if lexicon is not None and min(al.similarity for al in alignments) < 1.0:
-            alignments = self._rarer_synonyms(a, only_a, b, only_b, alignments, lexicon)
         if len(only_a) + len(only_b) <= 2 and alignments[0].similarity < 1.0:
             alignments = self._in_context(a, only_a, b, only_b, alignments)
         score = round(min(al.similarity for al in alignments), 4)
@@ -379,34 +373,6 @@ class Verifier:
             if same or kind:
                 return Alignment(word, same or kind, 1.0)
         return Alignment(word, best, max(0.0, min(1.0, best_sim)))
-
-    def _rarer_synonyms(
-        self,
-        a: str,
-        only_a: list[str],
-        b: str,
-        only_b: list[str],
-        alignments: list[Alignment],
-        lexicon: WordNet,
-    ) -> list[Alignment]:
-        """Two differing words WordNet lists as synonyms in a rarer sense ("pick"/"choose",
-        "fast"/"quickly") align fully when their sentences agree on that sense: their token states
-        are close (:data:`SENSE_IN_CONTEXT`). Either signal alone is not enough: WordNet's rarer
-        senses join words the question does not mean ("deep"/"wide"), and sister words sit close
-        in context ("horizontally"/"vertically": 0.71)."""
-        out = []
-        for al in alignments:
-            if al.similarity < 1.0 and al.word not in _CLOSED:
-                text, other, others = (a, b, only_b) if al.word in only_a else (b, a, only_a)
-                for y in others:
-                    if y in _CLOSED or lexicon.related(al.word, y, None) != "synonym":
-                        continue
-                    found = self._contexts.best(text, al.word, other, {y})
-                    if found and found[0] >= SENSE_IN_CONTEXT:
-                        al = Alignment(al.word, y, 1.0)
-                        break
-            out.append(al)
-        return out
 
     def _in_context(
         self, a: str, only_a: list[str], b: str, only_b: list[str], alignments: list[Alignment]

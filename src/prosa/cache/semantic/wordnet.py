@@ -114,9 +114,8 @@ class WordNet:
         """The synsets and the adjectives similar to them ("scorching" for "hot")."""
         return sids | {t for s in sids for t in self.synset(s)[1].get("&", ())}
 
-    def related(self, x: str, y: str, top: int | None = SENSES) -> str | None:
-        """ "synonym", "antonym" or None for two words (see the module doc); synonyms among each
-        word's first ``top`` senses (None: any sense)."""
+    def related(self, x: str, y: str) -> str | None:
+        """ "synonym", "antonym" or None for two words (see the module doc)."""
         all_x, all_y = self.senses(x, None), self.senses(y, None)
         if not all_x or not all_y:
             return None
@@ -124,7 +123,7 @@ class WordNet:
             opposite = {o for s in self._similar(a) for o in self.synset(s)[1].get("!", ())}
             if opposite & self._similar(b):
                 return "antonym"
-        sx, sy = self.senses(x, top), self.senses(y, top)
+        sx, sy = self.senses(x), self.senses(y)
         if sx & sy or self._near(sx) & sy or sx & self._near(sy):
             return "synonym"
         return None
