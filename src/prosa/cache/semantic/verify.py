@@ -63,7 +63,7 @@ FRAME = frozenset(
     define know let way ways there here thing something anything exactly actually really
     basically just simply like of in on at for by as so and or also too very called located mean meaning
     definition word term have has had get got make up to into using use used via with from about people someone
-    and between made happen happens happened occur occurs occurred""".split()
+    and between""".split()
 )
 # Prepositions are frame words for the alignment ("in Linux" / "on Linux"), but they bind a relation:
 # the order check keeps them ("Celsius to Fahrenheit" / "Fahrenheit to Celsius").
