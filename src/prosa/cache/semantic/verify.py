@@ -4,7 +4,8 @@ The similarity of two sentence embeddings hides what differs between the sentenc
 thicker" and "make my sauce thinner" score 0.95. The verifier looks at the difference itself:
 
 1. The question frame is rewritten to one spelling ("what's the best way to X" and "how can I X" are
-   "how X"; "what makes X" is "why X"; "can you explain" goes) and frame words are set aside
+   "how X"; "what makes X" is "why X"; "how many people live in X" is "the population of X";
+   "can you explain" goes; "have to" is "must") and frame words are set aside
    ("the", "is", "please"). Words that carry meaning stay, function words included: modals ("can",
    "must", "will"), negations, quantifiers ("all", "only", "first"), "why", "who", "when".
 2. Words both questions share, or share in another form ("painted"/"painter", "wrote"/"written",
