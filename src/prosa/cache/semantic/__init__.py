@@ -22,6 +22,7 @@ __all__ = [
     "SemanticCache",
     "SemanticPolicy",
     "VectorIndex",
+    "VERIFIED_THRESHOLD",
     "Verdict",
     "Verifier",
     "load_embedder",
@@ -30,6 +31,7 @@ __all__ = [
 
 _WHERE = {
     "DEFAULT_THRESHOLD": "policy",
+    "VERIFIED_THRESHOLD": "policy",
     "SemanticPolicy": "policy",
     "fingerprint": "policy",
     "Embedder": "embed",

@@ -4,7 +4,8 @@ The similarity of two sentence embeddings hides what differs between the sentenc
 thicker" and "make my sauce thinner" score 0.95. The verifier looks at the difference itself:
 
 1. The question frame is rewritten to one spelling ("what's the best way to X" and "how can I X" are
-   "how X"; "what makes X" is "why X"; "can you explain" goes) and frame words are set aside
+   "how X"; "what makes X" is "why X"; "how many people live in X" is "the population of X";
+   "can you explain" goes; "have to" is "must") and frame words are set aside
    ("the", "is", "please"). Words that carry meaning stay, function words included: modals ("can",
    "must", "will"), negations, quantifiers ("all", "only", "first"), "why", "who", "when".
 2. Words both questions share, or share in another form ("painted"/"painter", "wrote"/"written",
@@ -76,6 +77,18 @@ _REWRITES = [
         (r"\bcan't\b", "can not"), (r"\bwon't\b", "will not"), (r"n't\b", " not"),
         (r"^(?:hey|hi|hello|ok|okay|so|quick question|question|i was wondering|i wonder|just curious)\b[,!:]?\s*",
          ""),
+        # an embedded question is the question: "tell me who Einstein was" asks "who was Einstein"
+        (r"^(?:please )?(?:tell me|explain|describe) (who|what|where|when|why|how) (.+?) (is|was|are|were)(?=\W*$)",
+         r"\1 \3 \2"),
+        # a measure asked as a clause or as a noun phrase: "how many people live in X" is "the
+        # population of X"; "where does X come from" is "the origin of X"; "what is the purpose of
+        # X" is "what does X do"; "what is the lifespan of X" is "how long do X live"
+        (r"\bhow many people live in\b", "what is the population of"),
+        (r"\bwhere (?:does|do|did) (.+?) (?:come from|originate)\b", r"what is the origin of \1"),
+        (r"\bwhat (?:is|are) the (?:main )?(?:purpose|role|function|job) of (?:a |an |the )?(.+?)(?=\W*$)",
+         r"what does \1 do"),
+        (r"\bwhat is the (?:average |typical )?(?:lifespan|life span|life expectancy) of (?:a |an |the )?(.+?)"
+         r"(?=\W*$)", r"how long do \1 live"),
         (r"\b(?:can|could|would|will) you (?:please )?(?=explain|tell|describe|define|give|show|help|recommend"
          r"|suggest|list|name|find)", ""),
         (r"^(?:please )?(?:name|list|suggest|recommend)\b", ""),
@@ -83,6 +96,9 @@ _REWRITES = [
         (r"^who (?:is|was|were|are) (?=[a-z])(?!(?:the|a|an) )", "about "),
         (r"\b(?:a|each|every|per) (day|week|month|year|hour|minute|second)\b", r"per \1"),
         (r"%", " percent"),
+        # "have to" is the modal "must" ("do I have to learn to drive" is not "how do I learn to drive"),
+        # not the frame word "have"
+        (r"\b(?:have|has|had|got) to\b", "must"),
         (r"\b(?:i (?:want|would like|need) to know|do you know|i wonder|i forgot)\b", ""),
         (r"\b(?:help me understand|(?:show|give|tell) me(?: about)?)\b", ""),
         (r"\bhow (?:do|does|did|can|could|should|would|will|might|may) (?:i|you|we|one|people|someone)\b",
@@ -157,6 +173,23 @@ def answer_type(text: str) -> str | None:
         if tokens[2] in _AUX:
             return _stem(tokens[1])
     return None
+
+
+def _who_is_which(a: str, only_a: list[str], b: str, only_b: list[str], lexicon: WordNet) -> None:
+    """ "who" asks what "which woman" or "which country" asks: when one side asks "who" and the other
+    "which/what X", X a kind of person or organization in WordNet, neither word is a difference."""
+    for mine, other, theirs in ((only_a, b, only_b), (only_b, a, only_a)):
+        tokens = _TOKEN.findall(normalise(other))
+        if "who" not in mine or len(tokens) < 2 or tokens[0] not in ("which", "what"):
+            continue
+        noun = tokens[1]
+        if noun in FRAME or noun in _AUX:
+            continue
+        if lexicon.kind_of("person", noun) or lexicon.kind_of("organization", noun):
+            mine.remove("who")
+            if _stem(noun) in theirs:
+                theirs.remove(_stem(noun))
+            return
 
 
 def content_words(text: str) -> list[str]:
@@ -293,6 +326,7 @@ class Verifier:
             only_b.remove(kind_b)
         lexicon = self.lexicon()
         if lexicon is not None:
+            _who_is_which(a, only_a, b, only_b, lexicon)
             # Over every pair of differing words, not only the leftovers: "tighten a loose screw" and
             # "loosen a tight screw" share every word in another form.
             diff_a, diff_b = sorted(set(wa) - set(wb)), sorted(set(wb) - set(wa))
