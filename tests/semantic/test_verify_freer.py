@@ -107,3 +107,32 @@ def test_the_default_threshold_follows_the_verifier():
     assert SemanticPolicy(0.9).threshold == SemanticPolicy(0.9, verify=False).threshold == 0.9
     assert SemanticPolicy.from_option(True).threshold == VERIFIED_THRESHOLD
     assert SemanticPolicy.from_option(True, threshold=0.9).threshold == 0.9  # the config file's
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # Two people trade places around a frame verb ("tell" is also a frame word: "can you tell me").
+        ("What should a tenant tell a landlord before moving out?",
+         "What should a landlord tell a tenant before moving out?"),
+        # A noun phrase after "which"/"what": subject question vs object question.
+        ("Which birds eat spiders?", "Which birds do spiders eat?"),
+        ("What fish eat algae?", "What fish does algae feed?"),
+    ],
+)  # fmt: skip
+def test_who_does_what_to_whom_stays_refused_around_frame_words_and_noun_phrases(strict, a, b):
+    verdict = strict.verify(a, b)
+    assert not verdict.verified and verdict.reason in {"order", "role"}, verdict
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("What language is spoken in Austria?", "What language do people speak in Austria?"),  # passive
+        ("What's the difference between a list and a tuple?", "What's the difference between a tuple and a list?"),
+        ("Which animals eat snakes?", "Which animals eat snakes, then?"),
+    ],
+)  # fmt: skip
+def test_what_only_moves_or_turns_passive_is_not_a_role_change(strict, a, b):
+    verdict = strict.verify(a, b)
+    assert verdict.reason not in {"order", "role"}, verdict

@@ -122,6 +122,7 @@ _AUX = frozenset(
     "is are was were do does did can could should would will shall may might must has have had".split()
 )
 _MEMO = 8192
+_LINKS = frozenset(("a", "an", "the", "and", "or", "&"))  # words between two swapped ones that relate nothing
 # Modals, auxiliaries and question words carry meaning a sentence's other words cannot stand in for.
 _CLOSED = _AUX | frozenset("who what when where why how which whom whose not no never".split())
 
@@ -263,18 +264,24 @@ def _reordered(a: list[str], b: list[str]) -> bool:
     "largest ocean" / "ocean is the largest" and "Germany's GDP" / "GDP of Germany" only move.
     """
     keep = {w for w in set(a) & set(b) if w not in FRAME or w in RELATIONS}
-    seq_a = [o for o in _occurrences(a) if o[0] in keep]
-    seq_b = [o for o in _occurrences(b) if o[0] in keep]
+    occ_a, occ_b = _occurrences(a), _occurrences(b)
+    seq_a = [o for o in occ_a if o[0] in keep]
+    seq_b = [o for o in occ_b if o[0] in keep]
     shared = set(seq_a) & set(seq_b)
     seq_a = [o for o in seq_a if o in shared]
     seq_b = [o for o in seq_b if o in shared]
     pos_b = {o: i for i, o in enumerate(seq_b)}
+    at_a = {o: i for i, o in enumerate(occ_a)}
+    at_b = {o: i for i, o in enumerate(occ_b)}
     for i, x in enumerate(seq_a):
-        for j in range(i + 2, len(seq_a)):
+        for j in range(i + 1, len(seq_a)):
             y = seq_a[j]
             if pos_b[y] < pos_b[x]:
-                between_a = set(seq_a[i + 1 : j])
-                between_b = set(seq_b[pos_b[y] + 1 : pos_b[x]])
+                # The word between may be a frame word too: "should a patient tell a doctor" / "... a
+                # doctor tell a patient" trade places around "tell". Articles and "and"/"or" do not
+                # make a relation ("a list and a tuple" / "a tuple and a list" only move).
+                between_a = {w for w, _ in occ_a[at_a[x] + 1 : at_a[y]]} - _LINKS
+                between_b = {w for w, _ in occ_b[at_b[y] + 1 : at_b[x]]} - _LINKS
                 if between_a & between_b:
                     return True
     return False
@@ -287,9 +294,14 @@ def _role(text: str) -> str | None:
         return None
     if tokens[1] in _DO:
         return "object"
-    if tokens[0] != "which" and tokens[1] not in _AUX:
+    if tokens[1] in _AUX:
+        return None
+    # A noun phrase may come first: "which/what animals do snakes eat" asks for the object, "which
+    # animals eat snakes" for the subject; "what language is spoken" (passive) is not told apart.
+    verb = next((t for t in tokens[2:] if t in _AUX), None)
+    if verb is None:
         return "subject"
-    return None
+    return "object" if verb in _DO else None
 
 
 class Verifier:
