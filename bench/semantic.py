@@ -51,7 +51,8 @@ FROZEN = (
     ("semantic_frozen_v1.tsv", "v1, seen: the code changed after its first results"),
     ("semantic_frozen_v2.tsv", "v2, seen: its misses by cause were published"),
     ("semantic_frozen_v3.tsv", "v3, seen in aggregate: its first-run table was published"),
-    ("semantic_frozen_v4.tsv", "HELD-OUT v4, written blind"),
+    ("semantic_frozen_v4.tsv", "v4, seen: its two false hits at strict were looked at and fixed"),
+    ("semantic_frozen_v5.tsv", "HELD-OUT v5, written blind"),
 )
 
 

@@ -17,6 +17,7 @@ FROZEN = (
     "semantic_frozen_v2.tsv",
     "semantic_frozen_v3.tsv",
     "semantic_frozen_v4.tsv",
+    "semantic_frozen_v5.tsv",
 )
 DEV = (
     "semantic_pairs.tsv",
@@ -75,3 +76,13 @@ def test_v4_shares_no_pair_with_any_set_written_before_it() -> None:
     v4 = keys(FROZEN[3])
     for name in (*FROZEN[:3], *DEV):
         assert not v4 & keys(name), name
+
+
+def test_v5_shares_no_pair_with_any_set_written_before_it() -> None:
+    def keys(name: str) -> set[frozenset[str]]:
+        return {frozenset(x.strip().casefold() for x in pair) for pair in _pairs(name)}
+
+    v5 = keys(FROZEN[4])
+    for path in sorted(DATA.glob("semantic_*.tsv")):
+        if path.name != FROZEN[4]:
+            assert not v5 & keys(path.name), path.name
