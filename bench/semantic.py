@@ -232,7 +232,10 @@ def quality_case(dev_only: bool = False) -> None:
         print(
             f"Quality on {title}: {len(pairs)} pairs ({positives} should hit, {len(pairs) - positives} must not)"
         )
-        print("  " + table(pairs, [0.75, VERIFIED_THRESHOLD, DEFAULT_THRESHOLD]).replace("\n", "\n  "))
+        print(
+            "  "
+            + table(pairs, sorted({0.75, 0.80, VERIFIED_THRESHOLD, DEFAULT_THRESHOLD})).replace("\n", "\n  ")
+        )
         for name, bar in [("guards only", None), *STRICTNESS.items()]:
             t = (
                 DEFAULT_THRESHOLD if bar is None else VERIFIED_THRESHOLD
