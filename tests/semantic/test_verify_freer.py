@@ -136,3 +136,20 @@ def test_who_does_what_to_whom_stays_refused_around_frame_words_and_noun_phrases
 def test_what_only_moves_or_turns_passive_is_not_a_role_change(strict, a, b):
     verdict = strict.verify(a, b)
     assert verdict.reason not in {"order", "role"}, verdict
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # A pronoun is a participant too: subject and object trade places around "fire".
+        ("Can my boss fire me for being late?", "Can I fire my boss for being late?"),
+        # A noun before "did" narrows the question; only before a copula does it name the answer's kind.
+        ("What did Mozart compose?", "What operas did Mozart compose?"),
+    ],
+)  # fmt: skip
+def test_a_pronoun_swap_and_a_narrowing_noun_are_refused(strict, a, b):
+    assert not strict.verify(a, b).verified
+
+
+def test_the_answers_kind_before_a_copula_is_still_no_difference(strict):
+    assert strict.verify("What is the capital of Japan?", "Which city is the capital of Japan?").verified

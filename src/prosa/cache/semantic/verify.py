@@ -122,6 +122,9 @@ _AUX = frozenset(
     "is are was were do does did can could should would will shall may might must has have had".split()
 )
 _MEMO = 8192
+_COPULA = frozenset(("is", "are", "was", "were"))
+_PERSON = {"me": "i", "him": "he", "them": "they"}  # object -> subject pronoun ("us": the US)
+_PERSONS = frozenset(("i", "he", "she", "they"))
 _LINKS = frozenset(("a", "an", "the", "and", "or", "&"))  # words between two swapped ones that relate nothing
 # Modals, auxiliaries and question words carry meaning a sentence's other words cannot stand in for.
 _CLOSED = _AUX | frozenset("who what when where why how which whom whose not no never".split())
@@ -171,7 +174,9 @@ def answer_type(text: str) -> str | None:
     """
     tokens = _TOKEN.findall(normalise(text))
     if len(tokens) >= 3 and tokens[0] in ("which", "what") and tokens[1] not in FRAME | _AUX:
-        if tokens[2] in _AUX:
+        # Only before a copula: "which city is ..." names the answer's kind, but "what comedies did
+        # Shakespeare write" narrows what "what did Shakespeare write" asks.
+        if tokens[2] in _COPULA:
             return _stem(tokens[1])
     return None
 
@@ -263,7 +268,10 @@ def _reordered(a: list[str], b: list[str]) -> bool:
     "cats chase mice" / "mice chase cats" and "port 80 to port 8080" / "port 8080 to port 80" swap;
     "largest ocean" / "ocean is the largest" and "Germany's GDP" / "GDP of Germany" only move.
     """
-    keep = {w for w in set(a) & set(b) if w not in FRAME or w in RELATIONS}
+    # A person said as subject or object is one participant: "can my landlord sue me" / "can I sue my
+    # landlord" trade "landlord" and "I" around "sue".
+    a, b = [_PERSON.get(w, w) for w in a], [_PERSON.get(w, w) for w in b]
+    keep = {w for w in set(a) & set(b) if w not in FRAME or w in RELATIONS or w in _PERSONS}
     occ_a, occ_b = _occurrences(a), _occurrences(b)
     seq_a = [o for o in occ_a if o[0] in keep]
     seq_b = [o for o in occ_b if o[0] in keep]
