@@ -293,8 +293,9 @@ def _open_semantic(cache: ResponseCache | None, settings: Settings, option: Any)
     from .cache.semantic.policy import SemanticPolicy
 
     policy = SemanticPolicy.from_option(
-        option, settings.cache_semantic_threshold, settings.cache_semantic_embedder
-    )
+        option, settings.cache_semantic_threshold, settings.cache_semantic_embedder,
+        settings.cache_semantic_strictness,
+    )  # fmt: skip
     return None if policy is None else SemanticCache(cache, policy, settings)
 
 

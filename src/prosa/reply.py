@@ -157,8 +157,8 @@ class Reply(Record):
     ``cached`` is False for a fresh answer, True when it was replayed from the cache, and
     ``"semantic"`` when it was the cached answer to another question that means the same (a
     semantic hit; ``similarity`` is then the cosine similarity of the two questions, and ``key``
-    the key of the entry served, and ``semantic_score`` the verifier's score in [0, 1]: how well the
-    words the two questions do not share align; 1.0 when they differ only in wording).
+    the key of the entry served, and ``semantic_score`` the verifier's score in [0, 1]: the pair
+    model's probability that one answer serves both questions; None with the verifier off).
     ``similarity`` and ``semantic_score`` are None otherwise.
     ``latency_ms`` is the time this call took (a cache hit takes microseconds). ``chunks`` is how
     many chunks the answer was streamed in; ``key`` is its cache key (None without a cache).

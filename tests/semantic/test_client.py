@@ -86,8 +86,9 @@ def test_a_paraphrase_in_another_scope_never_hits(scripted_upstream, change):
         "Quelle est la capitale de la France ?",
     ],
 )
-def test_guards_stop_near_misses_end_to_end(scripted_upstream, near_miss):
-    c = client(scripted_upstream)
+@pytest.mark.parametrize("verify", [True, False], ids=["pair model", "guards"])
+def test_near_misses_are_refused_end_to_end(scripted_upstream, near_miss, verify):
+    c = client(scripted_upstream, semantic=SemanticPolicy(verify=verify))
     c.chat(Q, model="echo")
     reply = c.chat(near_miss, model="echo")
     assert reply.cached is False and reply.text.endswith(near_miss)

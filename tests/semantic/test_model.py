@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from prosa.cache.semantic.evaluate import hits, lower_bound, precision_recall, read_pairs, score
-from prosa.cache.semantic.policy import DEFAULT_THRESHOLD
+from prosa.cache.semantic.policy import DEFAULT_THRESHOLD, VERIFIED_THRESHOLD
 from prosa.cache.semantic.verify import DEFAULT_STRICTNESS, STRICTNESS
 
 HERE = Path(__file__).parent
@@ -84,13 +84,16 @@ def development(minilm):
     return score([p for name in names for p in read_pairs(DATA / name)], minilm)
 
 
-def test_the_verifier_removes_the_guards_false_hits_on_the_development_sets(development):
+def test_the_verifier_serves_none_of_the_guards_false_hits_on_the_development_sets(development):
+    # The pair model trained on these sets (among others): this is a training score, a floor that
+    # says the shipped weights learnt what they were given; the README has the held-out figures.
+    # (The guards were grown on these sets, so their recall here flatters them.)
     bar = STRICTNESS[DEFAULT_STRICTNESS]
     _, guards_recall, _, guards_false = precision_recall(development, DEFAULT_THRESHOLD)
-    precision, recall, true_hits, false_hits = precision_recall(development, DEFAULT_THRESHOLD, bar=bar)
-    wrong = [(p.a, p.b, p.score) for p in hits(development, DEFAULT_THRESHOLD, True, bar) if p.label == 0]
+    precision, recall, true_hits, false_hits = precision_recall(development, VERIFIED_THRESHOLD, False, bar)
+    wrong = [(p.a, p.b, p.score) for p in hits(development, VERIFIED_THRESHOLD, False, bar) if p.label == 0]
     assert guards_false > 0 and false_hits == 0, wrong
-    assert 0.45 <= recall < guards_recall  # what the second opinion costs, and a floor that keeps it useful
+    assert recall > 0.8 * guards_recall
     assert lower_bound(true_hits, true_hits) > 0.97
 
 

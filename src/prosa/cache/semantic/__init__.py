@@ -18,6 +18,7 @@ __all__ = [
     "MemoryVectorIndex",
     "MiniLMEmbedder",
     "OpenAIEmbedder",
+    "PairModel",
     "SQLiteVectorIndex",
     "SemanticCache",
     "SemanticPolicy",
@@ -45,6 +46,7 @@ _WHERE = {
     "veto": "guards",
     "Verifier": "verify",
     "Verdict": "verify",
+    "PairModel": "pairs",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

@@ -5,9 +5,9 @@ The order of a lookup, and why:
 2. The question must be the last message, by the user, and short enough to embed faithfully.
 3. Only the request's partition is searched: same model, provider, system prompt, earlier turns
    and parameters. A paraphrase under another system prompt or temperature never matches.
-4. Candidates at or above the threshold, best first, each checked by the guards (cheap word-list
-   vetoes), then by the verifier (the words the questions do not share must align by their own
-   embeddings); the first that passes both and whose entry still exists is the hit.
+4. Candidates at or above the threshold, best first (with the verifier off, each checked by the
+   guards, cheap word-list vetoes), are scored together by the verifier (the pair model reads both
+   questions at once); the first verified one whose entry still exists is the hit.
 Any failure here (embedder, index) is logged once and the request goes on as a plain miss.
 """
 
@@ -119,23 +119,19 @@ class SemanticCache:
             if probe is None:
                 return None
             policy = self.policy
-            for match in self.index.search(
-                probe.partition, probe.vector, policy.threshold, policy.candidates
-            ):
-                if (
-                    policy.guards
-                    and veto(probe.question, match.question, wording=not policy.verify) is not None
-                ):
-                    continue
-                if policy.verify:
-                    verdict = self.verifier.verify(probe.question, match.question)
-                    if not verdict.verified:
-                        log.debug("semantic: %r is not %r (%s %.3f)", probe.question, match.question,
-                                  verdict.reason, verdict.score)  # fmt: skip
-                        continue
-                    score = verdict.score
-                else:
-                    score = None
+            matches = [
+                m
+                for m in self.index.search(probe.partition, probe.vector, policy.threshold, policy.candidates)
+                if not (policy.guards and veto(probe.question, m.question))
+            ]
+            served: list[tuple[Any, float | None]] = [(m, None) for m in matches]
+            if policy.verify and matches:
+                verdicts = self.verifier.verify_many(probe.question, [m.question for m in matches])
+                served = [(m, v.score) for m, v in zip(matches, verdicts, strict=True) if v.verified]
+                if log.isEnabledFor(logging.DEBUG):
+                    for m, v in zip(matches, verdicts, strict=True):
+                        log.debug("semantic: %r / %r: %.4f", probe.question, m.question, v.score)
+            for match, score in served:
                 entry = self.cache.lookup(match.key)
                 if entry is None:
                     self.index.remove(match.key)  # its entry was evicted, expired or cleared

@@ -6,9 +6,10 @@ for another embedder:
 
     python -m prosa.cache.semantic.evaluate tests/data/semantic_frozen_v1.tsv [--embedder openai]
 
-Each row of the table is one setting: the similarity threshold, the guards, and the verifier at
-one strictness (or off). A pair is a hit when its similarity reaches the threshold, no guard
-vetoes it and the verifier's score reaches the strictness's bar.
+Each row of the table is one setting: the similarity threshold, and either the guards alone
+(``verify=False``) or the verifier at one strictness. A pair is a hit when its similarity reaches
+the threshold and, with the guards, no guard vetoes it, or, with the verifier, the pair model's
+probability reaches the strictness's bar.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from ..._record import Record
 from .embed import load_embedder
 from .guards import veto
-from .policy import DEFAULT_THRESHOLD
+from .policy import DEFAULT_THRESHOLD, VERIFIED_THRESHOLD
 from .verify import STRICTNESS, Verifier
 
 
@@ -62,27 +63,25 @@ def score(pairs: list[Pair], embedder: Any = "minilm", verify: bool = True) -> l
     texts = sorted({p.a for p in pairs} | {p.b for p in pairs})
     vectors = model.embed(texts)
     row = {t: i for i, t in enumerate(texts)}
-    verifier = Verifier(load_embedder("minilm"), 0.0) if verify else None
     for p in pairs:
         p.similarity = float(vectors[row[p.a]] @ vectors[row[p.b]])
         p.vetoed_by = veto(p.a, p.b)
-        if verifier is not None:
-            p.score = verifier.verify(p.a, p.b).score
+    if verify:
+        pair_model = Verifier(load_embedder("minilm"), 0.0).model
+        for start in range(0, len(pairs), 32):
+            some = pairs[start : start + 32]
+            for p, s in zip(some, pair_model.scores([(p.a, p.b) for p in some]), strict=True):
+                p.score = round(float(s), 4)
     return pairs
 
 
 def hits(pairs: list[Pair], threshold: float, guards: bool = True, bar: float | None = None) -> list[Pair]:
-    """The pairs served as one: similar enough, not vetoed, and verified when ``bar`` is set.
-
-    With the verifier, the "wording" guard stands aside (one-word swaps are the verifier's to
-    judge), as in the semantic cache; it is the last guard, so no other guard objected.
-    """
+    """The pairs served as one: similar enough, not vetoed (with ``guards``), and verified when
+    ``bar`` is set."""
     return [
         p
         for p in pairs
-        if p.similarity >= threshold
-        and not (guards and p.vetoed_by and not (bar is not None and p.vetoed_by == "wording"))
-        and (bar is None or p.score >= bar)
+        if p.similarity >= threshold and not (guards and p.vetoed_by) and (bar is None or p.score >= bar)
     ]
 
 
@@ -123,8 +122,8 @@ def lower_bound(successes: int, trials: int, confidence: float = 0.95) -> float:
 
 
 SETTINGS: list[tuple[str, bool, float | None]] = [
-    ("guards only (before the verifier)", True, None),
-    *[(f"guards + verifier, {name}", True, bar) for name, bar in STRICTNESS.items()],
+    ("guards only (verify=False)", True, None),
+    *[(f"verifier, {name}", False, bar) for name, bar in STRICTNESS.items()],
 ]
 
 
@@ -144,7 +143,7 @@ def table(pairs: list[Pair], thresholds: list[float]) -> str:
 
 def by_category(pairs: list[Pair], threshold: float, bar: float | None) -> str:
     """Per category: how many pairs were served (false hits for near-misses, true hits for paraphrases)."""
-    served = Counter(p.category for p in hits(pairs, threshold, True, bar))
+    served = Counter(p.category for p in hits(pairs, threshold, bar is None, bar))
     total = Counter(p.category for p in pairs)
     return "  ".join(f"{c} {served[c]}/{n}" for c, n in sorted(total.items()))
 
@@ -155,7 +154,7 @@ def main() -> None:
     )
     parser.add_argument("pairs", type=Path, nargs="+")
     parser.add_argument("--embedder", default="minilm", help="minilm (default), openai or openai:MODEL")
-    parser.add_argument("--thresholds", default=f"0.8,{DEFAULT_THRESHOLD},0.9")
+    parser.add_argument("--thresholds", default=f"{VERIFIED_THRESHOLD},0.75,{DEFAULT_THRESHOLD}")
     args = parser.parse_args()
     pairs = score([p for path in args.pairs for p in read_pairs(path)], args.embedder)
     print(table(pairs, [float(t) for t in args.thresholds.split(",")]))

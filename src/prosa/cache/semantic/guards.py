@@ -15,6 +15,7 @@ import os
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from functools import lru_cache
 
 from .lexicon import (
@@ -118,36 +119,42 @@ def profile(text: str) -> Profile:
     return Profile(text)
 
 
-def veto(a: str, b: str, *, wording: bool = True) -> str | None:
+def veto(a: str, b: str, *, skip: frozenset[str] | set[str] = frozenset()) -> str | None:
     """The first guard that refuses to let an answer to ``a`` serve ``b`` (or the reverse), or None.
 
-    ``wording=False`` leaves one-word swaps to the verifier, which compares the two words in
-    their sentences (the semantic cache does so when its verifier is on).
+    ``skip`` names guards not to consult (for measuring what each one costs).
     """
+    for name in vetoes(a, b):
+        if name not in skip:
+            return name
+    return None
+
+
+def vetoes(a: str, b: str) -> Iterator[str]:
+    """Every guard that objects to the pair, in the order :func:`veto` consults them (lazily)."""
     pa, pb = profile(a), profile(b)
     if pa.language != pb.language and not (
         "latin" in (pa.language, pb.language) and _LATIN >= {pa.language, pb.language}
     ):
-        return "language"  # "latin" is Latin letters in no clear language: it vetoes only another script
+        yield "language"  # "latin" is Latin letters in no clear language: it vetoes only another script
     if pa.numbers != pb.numbers:
-        return "numbers"
+        yield "numbers"
     if pa.units != pb.units or pa.bindings != pb.bindings:
-        return "units"
+        yield "units"
     if not (pa.entities <= pb.words and pb.entities <= pa.words) or pa.names != pb.names:
-        return "entities"
+        yield "entities"
     if _reordered(pa.order, pb.order) or _swapped(pa.sequence, pb.sequence):
-        return "order"  # the same words, but who does what to whom changed
+        yield "order"  # the same words, but who does what to whom changed
     if pa.negations != pb.negations:
-        return "negation"
+        yield "negation"
     if pa.polarity != pb.polarity:
-        return "comparison"
+        yield "comparison"
     if pa.register != pb.register:
-        return "register"
+        yield "register"
     if pa.wh and pb.wh and pa.wh != pb.wh:
-        return "question"  # who / when / where ask for different things
-    if wording and _one_word_swapped(pa.content, pb.content):
-        return "wording"
-    return None
+        yield "question"  # who / when / where ask for different things
+    if _one_word_swapped(pa.content, pb.content):
+        yield "wording"
 
 
 def _content(lower: list[str]) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .wordpiece import WordPiece, basic_words
+from .wordpiece import WordPiece
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
@@ -148,7 +148,9 @@ class MiniLM:
             "embeddings.word_embeddings.weight"
         ]  # stays mapped: 47 MB, a few rows used per question
         self.position = np.asarray(t["embeddings.position_embeddings.weight"])
-        self.token_type = np.asarray(t["embeddings.token_type_embeddings.weight"][0])
+        self.token_types = np.asarray(
+            t["embeddings.token_type_embeddings.weight"]
+        )  # (2, dim): a pair's halves
         self.ln_w = np.asarray(t["embeddings.LayerNorm.weight"])
         self.ln_b = np.asarray(t["embeddings.LayerNorm.bias"])
         self.layers = [_Layer(t, f"encoder.layer.{i}") for i in range(config["num_hidden_layers"])]
@@ -171,43 +173,34 @@ class MiniLM:
             self._blas.restore(before)
         return out
 
-    def words_in_context(self, text: str) -> list[tuple[str, np.ndarray]]:
-        """Each word of ``text`` (lowercased, split as BERT splits) with a unit vector of it in context:
-        the mean of its word pieces' last-layer states. "tall" in "how tall is Everest" and "high"
-        in "how high is Everest" are closer this way than as words alone."""
-        tokenizer = self.tokenizer
-        words = basic_words(text)
-        before = self._blas.limit()
-        try:
-            x, _ = self._hidden([tokenizer.ids(text, self.max_length)])
-        finally:
-            self._blas.restore(before)
-        out: list[tuple[str, np.ndarray]] = []
-        at = 1  # after [CLS]
-        for word in words:
-            n = len(tokenizer._word(word))
-            if at + n >= x.shape[1]:
-                break  # truncated
-            v = x[0, at : at + n].mean(0)
-            out.append((word, v / max(float(np.linalg.norm(v)), 1e-12)))
-            at += n
-        return out
-
     def _encode(self, batch: list[list[int]]) -> np.ndarray:
         x, mask = self._hidden(batch)
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)  # type: ignore[no-any-return]
 
-    def _hidden(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """The last layer's token states (n, width, dim) and the padding mask (n, width)."""
+    def _hidden(
+        self, batch: list[list[int]], firsts: list[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The last layer's token states (n, width, dim) and the padding mask (n, width).
+
+        ``firsts``: for pairs of texts, how many ids each row's first text has (token type 0; the rest
+        are type 1), as BERT reads a sentence pair. Without it every id is type 0.
+        """
         n, width = len(batch), max(len(b) for b in batch)
         ids = np.zeros((n, width), dtype=np.int64)
         mask = np.zeros((n, width), dtype=np.float32)
         for i, row in enumerate(batch):
             ids[i, : len(row)] = row
             mask[i, : len(row)] = 1.0
-        x = self.word[ids] + self.position[:width] + self.token_type
+        if firsts is None:
+            type_rows = self.token_types[0]
+        else:
+            types = np.zeros((n, width), dtype=np.int64)
+            for i, first in enumerate(firsts):
+                types[i, first:] = 1
+            type_rows = self.token_types[types]
+        x = self.word[ids] + self.position[:width] + type_rows
         # Dense layers work on (tokens, features) 2-D arrays: that is always one BLAS gemm, where numpy's
         # stacked 3-D matmul falls back to a slow loop for the transposed views attention makes.
         x = _layer_norm(x.reshape(n * width, self.dim), self.ln_w, self.ln_b, self.eps)

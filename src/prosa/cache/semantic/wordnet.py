@@ -1,15 +1,14 @@
-"""WordNet 3.0 as a second opinion on two words: same meaning, opposite meaning, or a kind of.
+"""WordNet 3.0 on two words: same meaning, opposite meaning, or neither.
 
-The verifier aligns the words two questions do not share by their MiniLM embeddings, and those
-place synonyms (tall/high, faucet/tap) as far apart as antonyms (hot/cold). WordNet, a lexical
+The guards' "wording" check (a content word replaced by an unrelated one) lets a WordNet synonym
+through ("exit"/"quit"), and ``train/synth.py`` makes near-misses from WordNet's antonyms.
+Embeddings place synonyms (tall/high) about as far apart as antonyms (hot/cold); WordNet, a lexical
 database written by lexicographers (not a list grown on our test pairs), tells the two apart:
 
 - ``related(x, y)``: "synonym" when one of the commonest senses of ``x`` and one of ``y``'s are one
   synset, or are linked as similar adjectives ("tall"/"high"), derived forms ("invent"/"inventor"),
   an adjective and its attribute ("tall"/"height") or pertainym; "antonym" when any sense of one
   is the antonym of a sense of the other (directly or through a similar adjective); else None.
-- ``kind_of(general, specific)``: ``general`` is a hypernym of ``specific`` within a few steps
-  ("river" for "Nile", "poem" for "haiku"): said beside the specific word, it adds nothing.
 
 Only the first ``SENSES`` senses of a word count for a synonym (WordNet lists senses by frequency):
 rare senses make odd synonyms ("learn" is one sense of "teach"). Antonyms count in every sense.
@@ -30,7 +29,6 @@ from pathlib import Path
 
 DATA = Path(__file__).with_name("wordnet3.txt.gz")
 SENSES = 3  # the commonest senses of a word that may make it a synonym
-_DEPTH = 3  # hypernym steps for kind_of
 _POS = ("n", "v", "a", "r")
 # Pointers kept from WordNet: antonym, similar to, derivation, attribute, pertainym, hypernym, instance.
 _KEEP = {"!": "!", "&": "&", "+": "+", "=": "=", "\\": "\\", "@": "@", "@i": "@"}
@@ -128,26 +126,14 @@ class WordNet:
             return "synonym"
         return None
 
-    def kind_of(self, general: str, specific: str) -> bool:
-        """True when a common sense of ``general`` is a hypernym of one of ``specific`` within a few steps."""
-        target = self.senses(general)
-        frontier = self.senses(specific, 1)  # its commonest sense: "a line" is not a kind of "file"
-        seen = set(frontier)
-        for _ in range(_DEPTH):
-            frontier = {h for s in frontier for h in self.synset(s)[1].get("@", ())} - seen
-            if frontier & target:
-                return True
-            seen |= frontier
-        return False
-
 
 _LOCK = threading.Lock()
 _LOADED: list[WordNet | None] = []
 
 
 def wordnet() -> WordNet | None:
-    """The shared index, loaded on first use; None when the data file is missing (the verifier then
-    works on embeddings alone)."""
+    """The shared index, loaded on first use; None when the data file is missing (the wording guard
+    then lets no synonym through)."""
     if not _LOADED:
         with _LOCK:
             if not _LOADED:

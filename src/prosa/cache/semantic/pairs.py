@@ -1,0 +1,90 @@
+"""The pair model: MiniLM read as a cross-encoder that scores whether two questions ask the same.
+
+The bi-encoder (``minilm.py``) embeds each question alone, so two questions that differ in one
+decisive word ("hottest"/"coldest") land close together. Here both questions go through the
+encoder at once, "[CLS] a [SEP] b [SEP]", so attention compares them word by word. The weights are
+all-MiniLM-L6-v2's, frozen, plus what ``train/fit.py`` learnt on labelled pairs: low-rank updates
+of every dense layer, the LayerNorms, the two token-type rows and a linear head on the mean of the
+last layer's states. Those ship in ``pairs.npz`` (about 1 MB); the 90 MB base stays in its own
+package. The score is the probability, averaged over both orders so that it is symmetric.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .minilm import MiniLM, _Layer
+
+ADAPTERS = Path(__file__).with_name("pairs.npz")
+_TARGETS = (("qkv_w", "qkv"), ("out_w", "out"), ("up_w", "up"), ("down_w", "down"))
+MAX_PIECES = 64  # per question, as trained
+
+
+def _adapted(base: _Layer, t: dict[str, np.ndarray], i: int) -> _Layer:
+    layer = copy.copy(base)
+    for attr, name in _TARGETS:  # the low-rank update folded in once: the forward pass stays the base's
+        setattr(layer, attr, getattr(base, attr) + t[f"{i}.{name}.a"] @ t[f"{i}.{name}.b"])
+    layer.ln1_w, layer.ln1_b = t[f"{i}.ln1_w"], t[f"{i}.ln1_b"]
+    layer.ln2_w, layer.ln2_b = t[f"{i}.ln2_w"], t[f"{i}.ln2_b"]
+    return layer
+
+
+class PairModel:
+    """``score(a, b)``: the probability in [0, 1] that one answer serves both questions.
+
+    Thread-safe: the weights are only read, every call works on its own arrays.
+    """
+
+    def __init__(self, base: MiniLM, path: Path = ADAPTERS) -> None:
+        with np.load(path) as f:
+            t = {k: f[k] for k in f.files}
+        self.meta: dict[str, Any] = json.loads(str(t.pop("meta"))) if "meta" in t else {}
+        # One or more members ("0/token_type", "1/token_type", ...): an ensemble's score is their mean.
+        # (fit.py's own output has no prefix: one member.)
+        if not any("/" in k for k in t):
+            t = {f"0/{k}": v for k, v in t.items()}
+        names = sorted({k.split("/")[0] for k in t})
+        self.members = [_Member(base, {k.split("/", 1)[1]: v for k, v in t.items() if k.startswith(f"{n}/")})
+                        for n in names]  # fmt: skip
+        self.encoder = base
+
+    def score(self, a: str, b: str) -> float:
+        return float(self.scores([(a, b)])[0])
+
+    def scores(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """One probability per pair; each pair is read in both orders in one batch."""
+        tok = self.encoder.tokenizer
+        rows: list[list[int]] = []
+        firsts: list[int] = []
+        for a, b in pairs:
+            x, y = tok.ids(a, MAX_PIECES), tok.ids(b, MAX_PIECES)
+            rows += [x + y[1:], y + x[1:]]
+            firsts += [len(x), len(y)]
+        before = self.encoder._blas.limit()
+        try:
+            p = np.mean([m.probabilities(rows, firsts) for m in self.members], axis=0)
+        finally:
+            self.encoder._blas.restore(before)
+        return p.reshape(-1, 2).mean(1)  # type: ignore[no-any-return]
+
+
+class _Member:
+    """One trained model: the base encoder with its adapters folded in, and its head."""
+
+    def __init__(self, base: MiniLM, t: dict[str, np.ndarray]) -> None:
+        encoder = copy.copy(base)  # shares the tokenizer and the mapped embeddings
+        encoder.token_types = t["token_type"]
+        encoder.ln_w, encoder.ln_b = t["ln_w"], t["ln_b"]
+        encoder.layers = [_adapted(layer, t, i) for i, layer in enumerate(base.layers)]
+        self.encoder = encoder
+        self.head_w, self.head_b = t["head_w"], float(t["head_b"].reshape(-1)[0])
+
+    def probabilities(self, rows: list[list[int]], firsts: list[int]) -> np.ndarray:
+        x, mask = self.encoder._hidden(rows, firsts)
+        pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+        return 1.0 / (1.0 + np.exp(-(pooled @ self.head_w + self.head_b)))  # type: ignore[no-any-return]

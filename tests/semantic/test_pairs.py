@@ -1,0 +1,94 @@
+"""The pair model: the shipped weights under numpy, against torch's scores at export; its behaviour
+in the verifier and the semantic cache. Pairs here come from the development sets or are made here;
+the frozen sets are never used to write a test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from prosa.cache.semantic.pairs import ADAPTERS, PairModel
+from prosa.cache.semantic.policy import SemanticPolicy
+from prosa.cache.semantic.verify import STRICTNESS, Verifier
+
+
+@pytest.fixture(scope="module")
+def pair_model(minilm) -> PairModel:
+    return PairModel(minilm.model)
+
+
+def test_numpy_reproduces_torchs_scores_recorded_at_export(pair_model):
+    reference = pair_model.meta["reference"]
+    assert len(reference) >= 3
+    got = pair_model.scores([(a, b) for a, b, _ in reference])
+    assert np.allclose(got, [want for _, _, want in reference], atol=1e-4), (got, reference)
+
+
+def test_the_adapters_ship_with_their_training_record():
+    assert ADAPTERS.is_file() and ADAPTERS.stat().st_size < 3_000_000
+    with np.load(ADAPTERS) as f:
+        meta = json.loads(str(f["meta"]))
+    assert meta["data"] and all(len(sha) == 64 for sha in meta["data"].values())
+    assert not any("frozen" in name for name in meta["data"])  # never trained on a frozen test set
+
+
+def test_scores_are_probabilities_symmetric_and_batch_independent(pair_model):
+    pairs = [
+        ("How do I reverse a list in Python?", "What's the way to reverse a Python list?"),
+        (
+            "What is the boiling point of water in Fahrenheit?",
+            "What is the boiling point of water in Celsius?",
+        ),
+        ("Who wrote Pride and Prejudice?", "Pride and Prejudice was written by whom?"),
+    ]
+    together = pair_model.scores(pairs)
+    alone = [pair_model.score(a, b) for a, b in pairs]
+    flipped = [pair_model.score(b, a) for a, b in pairs]
+    assert np.allclose(together, alone, atol=1e-5) and np.allclose(alone, flipped, atol=1e-6)
+    assert all(0.0 <= s <= 1.0 for s in alone)
+
+
+def test_one_decisive_word_separates_what_embeddings_put_together(pair_model, minilm):
+    # A near-miss the embedding scores about as close as the paraphrase (a development-set pair);
+    # the pair model tells them apart by far.
+    a = "How do I calculate the area of a circle?"
+    para, near = (
+        "What is the formula for the area of a circle?",
+        "How do I calculate the circumference of a circle?",
+    )
+    v = minilm.embed([a, para, near])
+    assert float(v[0] @ v[2]) > 0.65  # within the candidate threshold
+    assert pair_model.score(a, para) >= STRICTNESS["strict"] > 0.5 > pair_model.score(a, near)
+
+
+def test_verifier_memoises_and_scores_candidates_in_one_batch(minilm):
+    verifier = Verifier(minilm, "strict")
+    a = "How do I boil an egg?"
+    verdicts = verifier.verify_many(a, ["How should I boil an egg?", "How do I poach an egg?"])
+    assert [v.score for v in verdicts] == [verifier.verify(a, b).score for b in ("How should I boil an egg?",
+                                                                             "How do I poach an egg?")]  # fmt: skip
+    assert all(v.verified == (v.score >= verifier.bar) for v in verdicts)
+    assert verdicts[1].reason == "pair" and not verdicts[1].verified
+
+
+def test_guards_stand_aside_for_the_verifier_unless_asked():
+    assert SemanticPolicy().guards is False
+    assert SemanticPolicy(verify=False).guards is True
+    assert SemanticPolicy(guards=True).guards is True
+    assert SemanticPolicy().threshold < SemanticPolicy(verify=False).threshold
+
+
+def test_strictness_from_the_config_file(tmp_path, monkeypatch):
+    from prosa.config import load_settings
+    from prosa.errors import InvalidRequest
+
+    monkeypatch.setenv("PROSA_CONFIG_DIR", str(tmp_path))
+    for value, want in (('"balanced"', "balanced"), ("0.99", 0.99), ('"0.97"', 0.97)):
+        (tmp_path / "config.toml").write_text(f"[cache]\nsemantic = true\nsemantic_strictness = {value}\n")
+        settings = load_settings()
+        policy = SemanticPolicy.from_option(True, strictness=settings.cache_semantic_strictness)
+        assert policy is not None and policy.strictness == want
+    with pytest.raises(InvalidRequest, match="strictness must be one of strict, balanced, lenient"):
+        SemanticPolicy.from_option(True, strictness="very")
