@@ -26,14 +26,15 @@ def test_paraphrase_is_a_semantic_hit_with_its_score(tmp_path, scripted_upstream
         para = ask("Which city is the capital of France?")
         assert para.headers["x-prosa-cache"] == "semantic-hit"
         assert 0.5 < float(para.headers["x-prosa-similarity"]) <= 1.0
-        assert para.headers["x-prosa-semantic-score"] == "1.0000"  # the verifier: only wording differs
+        score = float(para.headers["x-prosa-semantic-score"])  # the pair model's probability
+        assert 0.99 <= score <= 1.0  # at least the default (strict) bar
         streamed = ask("Which city is the capital of France?", stream=True)
         assert streamed.headers["x-prosa-cache"] == "semantic-hit"
-        assert streamed.headers["x-prosa-semantic-score"] == "1.0000"
-        other = ask("What is the capital of Germany?")  # another entity: the guard vetoes a hit
+        assert streamed.headers["x-prosa-semantic-score"] == para.headers["x-prosa-semantic-score"]
+        other = ask("What is the capital of Germany?")  # another entity: the verifier refuses it
         assert other.headers["x-prosa-cache"] == "miss" and "x-prosa-semantic-score" not in other.headers
         assert ask("Why do cats chase dogs?").headers["x-prosa-cache"] == "miss"
-        role = ask("Why do dogs chase cats?")  # passes the guards; the verifier refuses it
+        role = ask("Why do dogs chase cats?")  # who chases whom: the verifier refuses it
         assert role.headers["x-prosa-cache"] == "miss"
         assert scripted_upstream.count() - before == 4
     finally:

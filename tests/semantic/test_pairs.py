@@ -92,3 +92,21 @@ def test_strictness_from_the_config_file(tmp_path, monkeypatch):
         assert policy is not None and policy.strictness == want
     with pytest.raises(InvalidRequest, match="strictness must be one of strict, balanced, lenient"):
         SemanticPolicy.from_option(True, strictness="very")
+
+
+def test_a_bar_lets_the_ensemble_stop_early_without_changing_a_verdict(pair_model):
+    pairs = [
+        ("How do I calculate the area of a circle?", "What is the formula for the area of a circle?"),
+        ("How do I calculate the area of a circle?", "How do I calculate the circumference of a circle?"),
+        ("How do I choose a good watermelon?", "How can I pick a good watermelon?"),
+        ("How do I pick a lock?", "How do I choose a lock?"),
+    ]
+    full = pair_model.scores(pairs)
+    for bar in (0.9, 0.99):
+        cut = pair_model.scores(pairs, bar)
+        assert [f >= bar for f in full] == [c >= bar for c in cut]
+        assert all(c >= f - 1e-9 for f, c in zip(full, cut, strict=True))  # an upper bound when cut short
+        assert all(c == f for f, c in zip(full, cut, strict=True) if f >= bar)  # exact when verified
+    assert len(pair_model.members) == 2 and any(
+        c != f for f, c in zip(full, pair_model.scores(pairs, 0.99), strict=True)
+    )

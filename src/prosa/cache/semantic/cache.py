@@ -6,7 +6,7 @@ The order of a lookup, and why:
 3. Only the request's partition is searched: same model, provider, system prompt, earlier turns
    and parameters. A paraphrase under another system prompt or temperature never matches.
 4. Candidates at or above the threshold, best first (with the verifier off, each checked by the
-   guards, cheap word-list vetoes), are scored together by the verifier (the pair model reads both
+   guards, cheap word-list vetoes), each judged by the verifier (the pair model reads both
    questions at once); the first verified one whose entry still exists is the hit.
 Any failure here (embedder, index) is logged once and the request goes on as a plain miss.
 """
@@ -124,14 +124,14 @@ class SemanticCache:
                 for m in self.index.search(probe.partition, probe.vector, policy.threshold, policy.candidates)
                 if not (policy.guards and veto(probe.question, m.question))
             ]
-            served: list[tuple[Any, float | None]] = [(m, None) for m in matches]
-            if policy.verify and matches:
-                verdicts = self.verifier.verify_many(probe.question, [m.question for m in matches])
-                served = [(m, v.score) for m, v in zip(matches, verdicts, strict=True) if v.verified]
-                if log.isEnabledFor(logging.DEBUG):
-                    for m, v in zip(matches, verdicts, strict=True):
-                        log.debug("semantic: %r / %r: %.4f", probe.question, m.question, v.score)
-            for match, score in served:
+            for match in matches:
+                score = None
+                if policy.verify:  # one candidate at a time, best first: a hit stops the model early
+                    verdict = self.verifier.verify(probe.question, match.question)
+                    log.debug("semantic: %r / %r: %.4f", probe.question, match.question, verdict.score)
+                    if not verdict.verified:
+                        continue
+                    score = verdict.score
                 entry = self.cache.lookup(match.key)
                 if entry is None:
                     self.index.remove(match.key)  # its entry was evicted, expired or cleared

@@ -65,13 +65,14 @@ class Verifier:
         return self.verify_many(a, [b])[0]
 
     def verify_many(self, a: str, others: list[str]) -> list[Verdict]:
-        """One verdict per candidate, the new pairs scored in one batch."""
+        """One verdict per candidate, the new pairs scored in one batch. A refused pair's score may
+        be an upper bound (see :meth:`PairModel.scores`)."""
         keys = [(a, b) if a <= b else (b, a) for b in others]
         with self._lock:
             known = {k: self._memo[k] for k in keys if k in self._memo}
         new = sorted(set(keys) - known.keys())
         if new:
-            scores = self.model.scores(new)
+            scores = self.model.scores(new, self.bar)
             with self._lock:
                 for k, s in zip(new, scores, strict=True):
                     known[k] = self._memo[k] = round(float(s), 4)
