@@ -34,7 +34,7 @@ class SemanticPolicy(Record):
       the pair model let through and refused 220 paraphrases it verified. True adds them in front.
     - ``max_question_tokens``: longer questions are never matched semantically (an embedding of a
       long text blurs the details that make two texts different).
-    - ``candidates``: how many of the closest stored questions are checked against the guards.
+    - ``candidates``: how many of the closest stored questions are judged, best first.
     - ``verify``: a second opinion on every candidate: the pair model, MiniLM reading both
       questions at once, gives the probability that one answer serves both (see
       :mod:`prosa.cache.semantic.verify`). Needs the bundled MiniLM weights whatever the embedder.
