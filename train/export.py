@@ -30,26 +30,6 @@ PAIRS = [
 ]
 
 
-def load(t: dict[str, np.ndarray]) -> PairNet:
-    """A torch PairNet holding the trained arrays ``t`` (as written by ``PairNet.export``)."""
-    net = PairNet(minilm_dir())
-    assert set(net.export()) == set(t), set(net.export()) ^ set(t)
-    with torch.no_grad():
-        net.token_type.copy_(torch.from_numpy(t["token_type"]))
-        net.ln.w.copy_(torch.from_numpy(t["ln_w"]))
-        net.ln.b.copy_(torch.from_numpy(t["ln_b"]))
-        net.head.weight.copy_(torch.from_numpy(t["head_w"][None]))
-        net.head.bias.copy_(torch.from_numpy(t["head_b"]))
-        for i, layer in enumerate(net.layers):
-            for name in ("qkv", "out", "up", "down"):
-                getattr(layer, name).a.copy_(torch.from_numpy(t[f"{i}.{name}.a"]))
-                getattr(layer, name).bb.copy_(torch.from_numpy(t[f"{i}.{name}.b"]))
-            for name in ("ln1", "ln2"):
-                getattr(layer, name).w.copy_(torch.from_numpy(t[f"{i}.{name}_w"]))
-                getattr(layer, name).b.copy_(torch.from_numpy(t[f"{i}.{name}_b"]))
-    return net.eval()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("trained", nargs="+", help="one file, or several: an ensemble (their mean)")
@@ -61,7 +41,7 @@ def main() -> None:
     for k, path in enumerate(args.trained):
         with np.load(path) as f:
             t = {name: f[name] for name in f.files if name != "meta"}
-        nets.append(load(t))
+        nets.append(PairNet.from_arrays(minilm_dir(), t).eval())
         arrays.update({f"{k}/{name}": v for name, v in t.items()})
     from prosa.cache.semantic.wordpiece import WordPiece
 

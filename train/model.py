@@ -99,22 +99,29 @@ class PairNet(nn.Module):
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdim=True)
         return self.head(self.drop(pooled)).squeeze(-1)
 
-    def export(self) -> dict[str, np.ndarray]:
-        """The trained parameters as numpy arrays, LoRA merged into full weights' deltas kept low-rank."""
-        out: dict[str, np.ndarray] = {
-            "token_type": self.token_type.detach().numpy(),
-            "ln_w": self.ln.w.detach().numpy(),
-            "ln_b": self.ln.b.detach().numpy(),
-            "head_w": self.head.weight.detach().numpy()[0],
-            "head_b": self.head.bias.detach().numpy(),
-        }
+    @classmethod
+    def from_arrays(cls, model_dir: Path, t: dict[str, np.ndarray]) -> PairNet:
+        """A net holding trained arrays ``t``, as :meth:`export` wrote them (its inverse)."""
+        net = cls(model_dir, rank=t["0.qkv.a"].shape[1])
+        assert set(net.export()) == set(t), set(net.export()) ^ set(t)
+        with torch.no_grad():
+            for name, param in net._trained().items():
+                param.copy_(torch.from_numpy(t[name]).reshape(param.shape))
+        return net
+
+    def _trained(self) -> dict[str, torch.Tensor]:
+        """Every trained tensor under the name :meth:`export` gives it."""
+        out = {"token_type": self.token_type, "ln_w": self.ln.w, "ln_b": self.ln.b,
+               "head_w": self.head.weight, "head_b": self.head.bias}  # fmt: skip
         for i, layer in enumerate(self.layers):
             for name in TARGETS:
-                lora = getattr(layer, name)
-                out[f"{i}.{name}.a"] = lora.a.detach().numpy()
-                out[f"{i}.{name}.b"] = lora.bb.detach().numpy()
+                out[f"{i}.{name}.a"], out[f"{i}.{name}.b"] = getattr(layer, name).a, getattr(layer, name).bb
             for name in ("ln1", "ln2"):
-                ln = getattr(layer, name)
-                out[f"{i}.{name}_w"] = ln.w.detach().numpy()
-                out[f"{i}.{name}_b"] = ln.b.detach().numpy()
+                out[f"{i}.{name}_w"], out[f"{i}.{name}_b"] = getattr(layer, name).w, getattr(layer, name).b
+        return out
+
+    def export(self) -> dict[str, np.ndarray]:
+        """The trained parameters as numpy arrays (the head's weight as a vector)."""
+        out = {k: v.detach().numpy() for k, v in self._trained().items()}
+        out["head_w"] = out["head_w"][0]
         return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}

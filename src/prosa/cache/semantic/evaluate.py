@@ -25,7 +25,7 @@ from ..._record import Record
 from .embed import load_embedder
 from .guards import veto
 from .policy import DEFAULT_THRESHOLD, VERIFIED_THRESHOLD
-from .verify import STRICTNESS, Verifier
+from .verify import STRICTNESS
 
 
 class Pair(Record):
@@ -67,7 +67,9 @@ def score(pairs: list[Pair], embedder: Any = "minilm", verify: bool = True) -> l
         p.similarity = float(vectors[row[p.a]] @ vectors[row[p.b]])
         p.vetoed_by = veto(p.a, p.b)
     if verify:
-        pair_model = Verifier(load_embedder("minilm"), 0.0).model
+        from .pairs import PairModel
+
+        pair_model = PairModel(load_embedder("minilm").model)
         for start in range(0, len(pairs), 32):
             some = pairs[start : start + 32]
             for p, s in zip(some, pair_model.scores([(p.a, p.b) for p in some]), strict=True):
