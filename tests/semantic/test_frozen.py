@@ -19,6 +19,7 @@ FROZEN = (
     "semantic_frozen_v4.tsv",
     "semantic_frozen_v5.tsv",
     "semantic_frozen_v6.tsv",
+    "semantic_frozen_v7.tsv",
 )
 DEV = (
     "semantic_pairs.tsv",
@@ -94,3 +95,9 @@ def test_v6_unseen_subset_is_a_full_test_set() -> None:
     # v6 was written blind too; the 36 pairs it happens to share with earlier sets are scored apart.
     earlier = [p.name for p in sorted(DATA.glob("semantic_*.tsv")) if p.name != FROZEN[5]]
     _assert_unseen_subset_is_full(FROZEN[5], earlier)
+
+
+def test_v7_unseen_subset_is_a_full_test_set() -> None:
+    # v7 was written blind by two engineers briefed apart from every training writer (no shared example).
+    earlier = [p.name for p in sorted(DATA.glob("semantic_*.tsv")) if p.name != FROZEN[6]]
+    _assert_unseen_subset_is_full(FROZEN[6], earlier)
