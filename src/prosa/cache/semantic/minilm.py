@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import struct
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         start, end = spec["data_offsets"]
         out[name] = data[start:end].view(_DTYPES[spec["dtype"]]).reshape(spec["shape"])
     return out
+
+
+class Stopped(Exception):
+    """A forward pass abandoned because its caller no longer needs it."""
 
 
 class _OneBlasThread:
@@ -93,41 +98,51 @@ def _erf(x: np.ndarray) -> np.ndarray:
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))
+    """BERT's (erf) GELU, in place: ``x`` is a temporary of the forward pass."""
+    half = x * np.float32(0.5)
+    x *= np.float32(0.7071067811865476)
+    x[...] = _erf(x)
+    x += np.float32(1.0)
+    x *= half
+    return x
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    centered = x - mean
-    var = (centered * centered).mean(-1, keepdims=True)
-    return centered / np.sqrt(var + eps) * weight + bias  # type: ignore[no-any-return]
+    """LayerNorm over the features, which are the rows here (axis 0), in place."""
+    x -= x.mean(0, keepdims=True)
+    scale = np.sqrt((x * x).mean(0, keepdims=True) + np.float32(eps))
+    x /= scale
+    x *= weight
+    x += bias
+    return x
 
 
 class _Layer:
+    """One encoder layer's weights as the forward pass uses them: matrices (out, in) for ``W @ x``,
+    vectors as columns (out, 1)."""
+
     __slots__ = ("qkv_w", "qkv_b", "out_w", "out_b", "ln1_w", "ln1_b", "up_w", "up_b", "down_w", "down_b",
                  "ln2_w", "ln2_b")  # fmt: skip
 
     def __init__(self, t: dict[str, np.ndarray], p: str) -> None:
         a = f"{p}.attention"
-        # Q, K and V in one matrix: one matmul instead of three. Stored transposed for x @ W.
-        self.qkv_w = np.ascontiguousarray(
-            np.concatenate([t[f"{a}.self.{n}.weight"] for n in ("query", "key", "value")]).T
+
+        def column(name: str) -> np.ndarray:
+            return np.asarray(t[name]).reshape(-1, 1)
+
+        # Q, K and V in one matrix: one matmul instead of three.
+        self.qkv_w = np.concatenate([t[f"{a}.self.{n}.weight"] for n in ("query", "key", "value")])
+        self.qkv_b = np.concatenate([t[f"{a}.self.{n}.bias"] for n in ("query", "key", "value")]).reshape(
+            -1, 1
         )
-        self.qkv_b = np.concatenate([t[f"{a}.self.{n}.bias"] for n in ("query", "key", "value")])
-        self.out_w = np.ascontiguousarray(t[f"{a}.output.dense.weight"].T)
-        self.out_b = np.asarray(t[f"{a}.output.dense.bias"])
-        self.ln1_w, self.ln1_b = (
-            np.asarray(t[f"{a}.output.LayerNorm.weight"]),
-            np.asarray(t[f"{a}.output.LayerNorm.bias"]),
+        self.out_w, self.out_b = np.asarray(t[f"{a}.output.dense.weight"]), column(f"{a}.output.dense.bias")
+        self.ln1_w, self.ln1_b = column(f"{a}.output.LayerNorm.weight"), column(f"{a}.output.LayerNorm.bias")
+        self.up_w, self.up_b = (
+            np.asarray(t[f"{p}.intermediate.dense.weight"]),
+            column(f"{p}.intermediate.dense.bias"),
         )
-        self.up_w = np.ascontiguousarray(t[f"{p}.intermediate.dense.weight"].T)
-        self.up_b = np.asarray(t[f"{p}.intermediate.dense.bias"])
-        self.down_w = np.ascontiguousarray(t[f"{p}.output.dense.weight"].T)
-        self.down_b = np.asarray(t[f"{p}.output.dense.bias"])
-        self.ln2_w, self.ln2_b = (
-            np.asarray(t[f"{p}.output.LayerNorm.weight"]),
-            np.asarray(t[f"{p}.output.LayerNorm.bias"]),
-        )
+        self.down_w, self.down_b = np.asarray(t[f"{p}.output.dense.weight"]), column(f"{p}.output.dense.bias")
+        self.ln2_w, self.ln2_b = column(f"{p}.output.LayerNorm.weight"), column(f"{p}.output.LayerNorm.bias")
 
 
 class MiniLM:
@@ -180,14 +195,17 @@ class MiniLM:
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)  # type: ignore[no-any-return]
 
     def _hidden(
-        self, batch: list[list[int]], firsts: list[int] | None = None
+        self, batch: list[list[int]], firsts: list[int] | None = None, stop: threading.Event | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """The last layer's token states (n, width, dim) and the padding mask (n, width).
 
         ``firsts``: for pairs of texts, how many ids each row's first text has (token type 0; the rest
         are type 1), as BERT reads a sentence pair. Without it every id is type 0.
+        ``stop``: checked before each layer; once set, the pass is abandoned (raises :class:`Stopped`).
         """
-        n, width = len(batch), max(len(b) for b in batch)
+        # Widths round up to a multiple of 8 (padding is masked): OpenBLAS's kernels take 8 tokens at a
+        # time, and 16 tokens measured faster than 13 (0.21 vs 0.28 ms for one 1536x384 matmul).
+        n, width = len(batch), -(-max(len(b) for b in batch) // 8) * 8
         ids = np.zeros((n, width), dtype=np.int64)
         mask = np.zeros((n, width), dtype=np.float32)
         for i, row in enumerate(batch):
@@ -200,25 +218,33 @@ class MiniLM:
             for i, first in enumerate(firsts):
                 types[i, first:] = 1
             type_rows = self.token_types[types]
-        x = self.word[ids] + self.position[:width] + type_rows
-        # Dense layers work on (tokens, features) 2-D arrays: that is always one BLAS gemm, where numpy's
-        # stacked 3-D matmul falls back to a slow loop for the transposed views attention makes.
-        x = _layer_norm(x.reshape(n * width, self.dim), self.ln_w, self.ln_b, self.eps)
+        x = (self.word[ids] + self.position[:width] + type_rows).reshape(n * width, self.dim)
+        mean = x.mean(-1, keepdims=True)
+        x = x - mean
+        x /= np.sqrt((x * x).mean(-1, keepdims=True) + np.float32(self.eps))
+        # From here on the states are (features, tokens): each dense layer is one ``W @ x`` gemm with the
+        # weights as stored, which runs ~30% faster than ``x @ W.T`` for a question's few tokens.
+        x = np.ascontiguousarray((x * self.ln_w + self.ln_b).T)
         # Padding positions get -1e4 before the softmax (BERT's own additive mask value).
         bias = ((1.0 - mask) * np.float32(-10000.0))[:, None, None, :]
         heads, size = self.heads, self.dim // self.heads
         scale = np.float32(1.0 / np.sqrt(size))
         for layer in self.layers:
-            qkv = (x @ layer.qkv_w + layer.qkv_b).reshape(n, width, 3, heads, size)
-            q = np.ascontiguousarray(qkv[:, :, 0].transpose(0, 2, 1, 3)) * scale  # (n, heads, width, size)
-            k = np.ascontiguousarray(qkv[:, :, 1].transpose(0, 2, 3, 1))  # (n, heads, size, width)
-            v = np.ascontiguousarray(qkv[:, :, 2].transpose(0, 2, 1, 3))
-            scores = q @ k + bias
+            if stop is not None and stop.is_set():
+                raise Stopped
+            qkv = (layer.qkv_w @ x + layer.qkv_b).reshape(3, heads, size, n, width)
+            q = qkv[0].transpose(2, 0, 3, 1) * scale  # (n, heads, width, size)
+            scores = q @ qkv[1].transpose(2, 0, 1, 3) + bias  # keys (n, heads, size, width)
             scores -= scores.max(-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(-1, keepdims=True)
-            context = (scores @ v).transpose(0, 2, 1, 3).reshape(n * width, self.dim)
-            x = _layer_norm(context @ layer.out_w + layer.out_b + x, layer.ln1_w, layer.ln1_b, self.eps)
-            hidden = _gelu(x @ layer.up_w + layer.up_b)
-            x = _layer_norm(hidden @ layer.down_w + layer.down_b + x, layer.ln2_w, layer.ln2_b, self.eps)
-        return x.reshape(n, width, self.dim), mask
+            context = qkv[2].transpose(2, 0, 1, 3) @ scores.transpose(0, 1, 3, 2)  # (n, heads, size, width)
+            x = _layer_norm(
+                layer.out_w @ context.transpose(1, 2, 0, 3).reshape(self.dim, n * width) + layer.out_b + x,
+                layer.ln1_w,
+                layer.ln1_b,
+                self.eps,
+            )
+            hidden = _gelu(layer.up_w @ x + layer.up_b)
+            x = _layer_norm(layer.down_w @ hidden + layer.down_b + x, layer.ln2_w, layer.ln2_b, self.eps)
+        return x.T.reshape(n, width, self.dim), mask

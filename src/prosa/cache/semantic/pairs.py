@@ -14,24 +14,29 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .minilm import MiniLM, _Layer
+from .minilm import MiniLM, Stopped, _Layer
 
 ADAPTERS = Path(__file__).with_name("pairs.npz")
 _TARGETS = (("qkv_w", "qkv"), ("out_w", "out"), ("up_w", "up"), ("down_w", "down"))
 MAX_PIECES = 64  # per question, as trained
+_POOL_LOCK = threading.Lock()
 
 
 def _adapted(base: _Layer, t: dict[str, np.ndarray], i: int) -> _Layer:
     layer = copy.copy(base)
     for attr, name in _TARGETS:  # the low-rank update folded in once: the forward pass stays the base's
-        setattr(layer, attr, getattr(base, attr) + t[f"{i}.{name}.a"] @ t[f"{i}.{name}.b"])
-    layer.ln1_w, layer.ln1_b = t[f"{i}.ln1_w"], t[f"{i}.ln1_b"]
-    layer.ln2_w, layer.ln2_b = t[f"{i}.ln2_w"], t[f"{i}.ln2_b"]
+        # Trained for x @ (W + A @ B); the forward pass computes W @ x with W stored (out, in).
+        setattr(layer, attr, getattr(base, attr) + (t[f"{i}.{name}.a"] @ t[f"{i}.{name}.b"]).T)
+    for name in ("ln1_w", "ln1_b", "ln2_w", "ln2_b"):
+        setattr(layer, name, t[f"{i}.{name}"].reshape(-1, 1))
     return layer
 
 
@@ -53,6 +58,8 @@ class PairModel:
         self.members = [_Member(base, {k.split("/", 1)[1]: v for k, v in t.items() if k.startswith(f"{n}/")})
                         for n in names]  # fmt: skip
         self.encoder = base
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     def score(self, a: str, b: str) -> float:
         return float(self.scores([(a, b)])[0])
@@ -62,9 +69,11 @@ class PairModel:
         ``score(a, b) == score(b, a)`` for half the cost of reading both orders (which measured no
         better on the validation sets).
 
-        With ``bar``, a pair whose mean can no longer reach it after a member has scored it is not
-        read by the other members (the verdict is the same, the model runs once instead of twice);
-        its score is then an upper bound below ``bar``.
+        The members read the pairs side by side, the first on this thread and the others on worker
+        threads (numpy releases the GIL in its matmuls and ufuncs, so a second core halves the wait).
+        With ``bar``, once the first member has ruled every pair out (their mean can no longer reach
+        ``bar``), the others stop at their next layer and the scores returned are upper bounds below
+        ``bar``: the verdicts are the same.
         """
         tok = self.encoder.tokenizer
         rows: list[list[int]] = []
@@ -74,22 +83,35 @@ class PairModel:
             rows.append(x + y[1:])
             firsts.append(len(x))
         n = len(self.members)
-        total = np.zeros(len(rows))
-        live = np.arange(len(rows))
+        stop = threading.Event()
         before = self.encoder._blas.limit()
         try:
-            for done, member in enumerate(self.members, 1):
-                total[live] += member.probabilities([rows[i] for i in live], [firsts[i] for i in live])
-                if bar is not None and done < n:
-                    bound = (total[live] + (n - done)) / n  # every member still to come says 1.0
-                    out = live[bound < bar]
-                    total[out] = bound[bound < bar] * n
-                    live = live[bound >= bar]
-                    if not len(live):
-                        break
+            others = [self._workers().submit(m.probabilities, rows, firsts, stop) for m in self.members[1:]]
+            try:
+                first = self.members[0].probabilities(rows, firsts)
+            except BaseException:
+                stop.set()  # nobody will read the others' scores
+                raise
+            bound = (first + (n - 1)) / n  # every member still reading says 1.0
+            if bar is not None and bool((bound < bar).all()):
+                stop.set()
+            try:
+                rest = [future.result() for future in others]
+            except Stopped:
+                return bound  # type: ignore[return-value]
         finally:
             self.encoder._blas.restore(before)
-        return total / n  # type: ignore[no-any-return]
+        return (first + sum(rest)) / n  # type: ignore[no-any-return]
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """One worker thread per member after the first, made on first use in this process (a pool's
+        threads do not survive a fork)."""
+        if self._pool is None or self._pool_pid != os.getpid():
+            with _POOL_LOCK:
+                if self._pool is None or self._pool_pid != os.getpid():
+                    self._pool = ThreadPoolExecutor(max(1, len(self.members) - 1), "prosa-pairs")
+                    self._pool_pid = os.getpid()
+        return self._pool
 
 
 class _Member:
@@ -103,7 +125,9 @@ class _Member:
         self.encoder = encoder
         self.head_w, self.head_b = t["head_w"], float(t["head_b"].reshape(-1)[0])
 
-    def probabilities(self, rows: list[list[int]], firsts: list[int]) -> np.ndarray:
-        x, mask = self.encoder._hidden(rows, firsts)
+    def probabilities(
+        self, rows: list[list[int]], firsts: list[int], stop: threading.Event | None = None
+    ) -> np.ndarray:
+        x, mask = self.encoder._hidden(rows, firsts, stop)
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
         return 1.0 / (1.0 + np.exp(-(pooled @ self.head_w + self.head_b)))  # type: ignore[no-any-return]
