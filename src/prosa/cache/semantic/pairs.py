@@ -5,7 +5,7 @@ decisive word ("hottest"/"coldest") land close together. Here both questions go 
 encoder at once, "[CLS] a [SEP] b [SEP]", so attention compares them word by word. The weights are
 all-MiniLM-L6-v2's, frozen, plus what ``train/fit.py`` learnt on labelled pairs: low-rank updates
 of every dense layer, the LayerNorms, the two token-type rows and a linear head on the mean of the
-last layer's states. Those ship in ``pairs.npz`` (about 1 MB); the 90 MB base stays in its own
+last layer's states. Those ship in ``pairs.npz`` (1.1 MB a member); the 90 MB base stays in its own
 package. The score is the probability, the two questions read in a fixed order (sorted) so that it
 is symmetric.
 """
