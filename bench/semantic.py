@@ -57,7 +57,7 @@ FROZEN = (
     ("semantic_frozen_v3.tsv", "v3, validation"),
     ("semantic_frozen_v4.tsv", "v4, validation"),
     ("semantic_frozen_v5.tsv", "v5, validation"),
-    ("semantic_frozen_v6.tsv", "v6, test: written blind, never trained or tuned on; briefed like the training writers"),
+    ("semantic_frozen_v6.tsv", "v6, test: blind, never trained or tuned on; briefed as the trainers were"),
     ("semantic_frozen_v7.tsv", "v7, HELD OUT: written blind, briefed apart from every training writer"),
 )
 LATENCY_SET = 5  # lookup latency is measured on v6's questions, as it has been since v6
