@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from prosa.cache.semantic.minilm import worker_pool
 from prosa.cache.semantic.pairs import ADAPTERS, PairModel
 from prosa.cache.semantic.policy import SemanticPolicy
 from prosa.cache.semantic.verify import STRICTNESS, Verifier
@@ -124,7 +125,7 @@ def test_the_second_member_stops_once_the_first_rules_every_pair_out(pair_model,
     exact = pair_model.scores(ruled_out)[0]
     # Hold the worker until the first member is done, so the second starts only after the verdict.
     done, firsts, stops = threading.Event(), [], []
-    pair_model._workers().submit(done.wait, 5)
+    worker_pool("pairs").submit(done.wait, 5)
     read, hidden = first.probabilities, second.encoder._hidden
 
     def first_reads(*args):

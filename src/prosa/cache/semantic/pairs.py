@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .minilm import MiniLM, Stopped, _Layer
+from .minilm import MiniLM, Stopped, _Layer, worker_pool
 
 ADAPTERS = Path(__file__).with_name("pairs.npz")
 _TARGETS = (("qkv_w", "qkv"), ("out_w", "out"), ("up_w", "up"), ("down_w", "down"))
 MAX_PIECES = 64  # per question, as trained
-_POOL_LOCK = threading.Lock()
 
 
 def _adapted(base: _Layer, t: dict[str, np.ndarray], i: int) -> _Layer:
@@ -58,8 +55,6 @@ class PairModel:
         self.members = [_Member(base, {k.split("/", 1)[1]: v for k, v in t.items() if k.startswith(f"{n}/")})
                         for n in names]  # fmt: skip
         self.encoder = base
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_pid = 0
 
     def score(self, a: str, b: str) -> float:
         return float(self.scores([(a, b)])[0])
@@ -86,7 +81,10 @@ class PairModel:
         stop = threading.Event()
         before = self.encoder._blas.limit()
         try:
-            others = [self._workers().submit(m.probabilities, rows, firsts, stop) for m in self.members[1:]]
+            others = [
+                worker_pool("pairs", n - 1).submit(m.probabilities, rows, firsts, stop)
+                for m in self.members[1:]
+            ]
             try:
                 first = self.members[0].probabilities(rows, firsts)
             except BaseException:
@@ -102,16 +100,6 @@ class PairModel:
         finally:
             self.encoder._blas.restore(before)
         return (first + sum(rest)) / n  # type: ignore[no-any-return]
-
-    def _workers(self) -> ThreadPoolExecutor:
-        """One worker thread per member after the first, made on first use in this process (a pool's
-        threads do not survive a fork)."""
-        if self._pool is None or self._pool_pid != os.getpid():
-            with _POOL_LOCK:
-                if self._pool is None or self._pool_pid != os.getpid():
-                    self._pool = ThreadPoolExecutor(max(1, len(self.members) - 1), "prosa-pairs")
-                    self._pool_pid = os.getpid()
-        return self._pool
 
 
 class _Member:
