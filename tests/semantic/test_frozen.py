@@ -20,6 +20,7 @@ FROZEN = (
     "semantic_frozen_v5.tsv",
     "semantic_frozen_v6.tsv",
     "semantic_frozen_v7.tsv",
+    "semantic_frozen_v8.tsv",
 )
 DEV = (
     "semantic_pairs.tsv",
@@ -101,3 +102,9 @@ def test_v7_unseen_subset_is_a_full_test_set() -> None:
     # v7 was written blind by two engineers briefed apart from every training writer (no shared example).
     earlier = [p.name for p in sorted(DATA.glob("semantic_*.tsv")) if p.name != FROZEN[6]]
     _assert_unseen_subset_is_full(FROZEN[6], earlier)
+
+
+def test_v8_unseen_subset_is_a_full_test_set() -> None:
+    # v8: written blind like v7, by two more engineers, after v7's first runs.
+    earlier = [p.name for p in sorted(DATA.glob("semantic_*.tsv")) if p.name != FROZEN[7]]
+    _assert_unseen_subset_is_full(FROZEN[7], earlier)
