@@ -241,7 +241,8 @@ def quality_case(dev_only: bool = False) -> None:
             f"Quality on {title}: {len(pairs)} pairs ({positives} should hit, {len(pairs) - positives} must not)"
         )
         print(
-            "  " + table(pairs, sorted({VERIFIED_THRESHOLD, 0.75, DEFAULT_THRESHOLD})).replace("\n", "\n  ")
+            "  "
+            + table(pairs, sorted({VERIFIED_THRESHOLD, 0.65, 0.75, DEFAULT_THRESHOLD})).replace("\n", "\n  ")
         )
         for name, bar in [("guards only", None), *STRICTNESS.items()]:
             t = (

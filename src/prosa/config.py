@@ -116,7 +116,7 @@ FIELDS = (
           "serve answers to questions that mean the same (opt-in)"),
     Field("cache_semantic_threshold", None, "cache.semantic_threshold", float, None,
           "the similarity a semantic candidate needs (None: the embedder's calibrated default)",
-          "0.65 with the verifier, 0.86 without (MiniLM's calibration)"),
+          "0.55 with the verifier, 0.86 without (MiniLM's calibration)"),
     Field("cache_semantic_strictness", None, "cache.semantic_strictness", str, None,
           'how sure the verifier must be: "strict", "balanced", "lenient" or a probability', "strict"),
     Field("cache_semantic_embedder", None, "cache.semantic_embedder", str, None,
