@@ -21,6 +21,7 @@ FROZEN = (
     "semantic_frozen_v6.tsv",
     "semantic_frozen_v7.tsv",
     "semantic_frozen_v8.tsv",
+    "semantic_frozen_v9.tsv",
 )
 DEV = (
     "semantic_pairs.tsv",
@@ -104,7 +105,8 @@ def test_v7_unseen_subset_is_a_full_test_set() -> None:
     _assert_unseen_subset_is_full(FROZEN[6], earlier)
 
 
-def test_v8_unseen_subset_is_a_full_test_set() -> None:
-    # v8: written blind like v7, by two more engineers, after v7's first runs.
-    earlier = [p.name for p in sorted(DATA.glob("semantic_*.tsv")) if p.name != FROZEN[7]]
-    _assert_unseen_subset_is_full(FROZEN[7], earlier)
+@pytest.mark.parametrize("index", [7, 8])
+def test_v8_and_v9_unseen_subsets_are_full_test_sets(index: int) -> None:
+    # Written blind like v7, by two more engineers each: v8 after v7's first runs, v9 after v8's.
+    earlier = [p.name for p in sorted(DATA.glob("semantic_*.tsv")) if p.name != FROZEN[index]]
+    _assert_unseen_subset_is_full(FROZEN[index], earlier)
