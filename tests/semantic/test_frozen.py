@@ -22,6 +22,7 @@ FROZEN = (
     "semantic_frozen_v7.tsv",
     "semantic_frozen_v8.tsv",
     "semantic_frozen_v9.tsv",
+    "semantic_frozen_v10.tsv",
 )
 DEV = (
     "semantic_pairs.tsv",
@@ -105,8 +106,8 @@ def test_v7_unseen_subset_is_a_full_test_set() -> None:
     _assert_unseen_subset_is_full(FROZEN[6], earlier)
 
 
-@pytest.mark.parametrize("index", [7, 8])
-def test_v8_and_v9_unseen_subsets_are_full_test_sets(index: int) -> None:
-    # Written blind like v7, by two more engineers each: v8 after v7's first runs, v9 after v8's.
+@pytest.mark.parametrize("index", [7, 8, 9])
+def test_v8_to_v10_unseen_subsets_are_full_test_sets(index: int) -> None:
+    # Written blind like v7, by two more engineers each, each after the previous one's first run.
     earlier = [p.name for p in sorted(DATA.glob("semantic_*.tsv")) if p.name != FROZEN[index]]
     _assert_unseen_subset_is_full(FROZEN[index], earlier)
