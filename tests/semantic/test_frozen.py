@@ -23,6 +23,7 @@ FROZEN = (
     "semantic_frozen_v8.tsv",
     "semantic_frozen_v9.tsv",
     "semantic_frozen_v10.tsv",
+    "semantic_frozen_v11.tsv",
 )
 DEV = (
     "semantic_pairs.tsv",
@@ -106,8 +107,8 @@ def test_v7_unseen_subset_is_a_full_test_set() -> None:
     _assert_unseen_subset_is_full(FROZEN[6], earlier)
 
 
-@pytest.mark.parametrize("index", [7, 8, 9])
-def test_v8_to_v10_unseen_subsets_are_full_test_sets(index: int) -> None:
+@pytest.mark.parametrize("index", [7, 8, 9, 10])
+def test_v8_to_v11_unseen_subsets_are_full_test_sets(index: int) -> None:
     # Written blind like v7, by two more engineers each, each after the previous one's first run.
     earlier = [p.name for p in sorted(DATA.glob("semantic_*.tsv")) if p.name != FROZEN[index]]
     _assert_unseen_subset_is_full(FROZEN[index], earlier)
