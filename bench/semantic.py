@@ -64,6 +64,7 @@ FROZEN = (
     ("semantic_frozen_v9.tsv", "v9, test: blind like v7; its first run was on candidates from 0.55"),
     ("semantic_frozen_v10.tsv", "v10, HELD OUT: blind like v7, committed before the last change was run"),
     ("semantic_frozen_v11.tsv", "v11, HELD OUT: blind like v7, written after the last change"),
+    ("semantic_frozen_v12.tsv", "v12, HELD OUT: blind like v7, committed before the next change was run"),
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 LATENCY_SET = 5  # lookup latency is measured on v6's questions, as it has been since v6
