@@ -20,6 +20,19 @@ def pair_model(minilm) -> PairModel:
     return PairModel(minilm.model)
 
 
+@pytest.fixture(scope="module")
+def ensemble(minilm, tmp_path_factory) -> PairModel:
+    """Two members (the shipped one, and a copy with a shifted head): what export.py writes for an
+    ensemble, whose members read side by side."""
+    with np.load(ADAPTERS) as f:
+        one = {k.split("/", 1)[1]: f[k] for k in f.files if k != "meta"}
+    arrays = {f"0/{k}": v for k, v in one.items()} | {f"1/{k}": v for k, v in one.items()}
+    arrays["1/head_b"] = one["head_b"] - 1.0
+    path = tmp_path_factory.mktemp("ensemble") / "pairs.npz"
+    np.savez(path, **arrays)
+    return PairModel(minilm.model, path)
+
+
 def test_numpy_reproduces_torchs_scores_recorded_at_export(pair_model):
     reference = pair_model.meta["reference"]
     assert len(reference) >= 3
@@ -95,7 +108,22 @@ def test_strictness_from_the_config_file(tmp_path, monkeypatch):
         SemanticPolicy.from_option(True, strictness="very")
 
 
-def test_a_bar_lets_the_ensemble_stop_early_without_changing_a_verdict(pair_model):
+def test_a_single_member_split_over_two_cores_scores_as_it_reads_alone(pair_model):
+    pairs = [
+        ("How do I calculate the area of a circle?", "What is the formula for the area of a circle?"),
+        ("How do I pick a lock?", "How do I choose a lock?"),
+    ]
+    (member,) = pair_model.members
+    tok = pair_model.encoder.tokenizer
+    rows = [tok.ids(min(a, b), 64) + tok.ids(max(a, b), 64)[1:] for a, b in pairs]
+    firsts = [len(tok.ids(min(a, b), 64)) for a, b in pairs]
+    alone = member.probabilities(rows, firsts)
+    split = member.probabilities(rows, firsts, pool=worker_pool("pairs"))
+    assert np.allclose(alone, split, atol=1e-6) and np.allclose(pair_model.scores(pairs), split, atol=1e-6)
+
+
+def test_a_bar_lets_the_ensemble_stop_early_without_changing_a_verdict(ensemble):
+    pair_model = ensemble
     pairs = [
         ("How do I calculate the area of a circle?", "What is the formula for the area of a circle?"),
         ("How do I calculate the area of a circle?", "How do I calculate the circumference of a circle?"),
@@ -115,9 +143,10 @@ def test_a_bar_lets_the_ensemble_stop_early_without_changing_a_verdict(pair_mode
         assert max(abs(cut - full)) < 1e-6
 
 
-def test_the_second_member_stops_once_the_first_rules_every_pair_out(pair_model, monkeypatch):
+def test_the_second_member_stops_once_the_first_rules_every_pair_out(ensemble, monkeypatch):
     import threading
 
+    pair_model = ensemble
     first, second = pair_model.members
     ruled_out = [
         ("How do I calculate the area of a circle?", "How do I calculate the circumference of a circle?")
@@ -128,14 +157,14 @@ def test_the_second_member_stops_once_the_first_rules_every_pair_out(pair_model,
     worker_pool("pairs").submit(done.wait, 5)
     read, hidden = first.probabilities, second.encoder._hidden
 
-    def first_reads(*args):
-        firsts.append(read(*args)[0])
+    def first_reads(*args, **kwargs):
+        firsts.append(read(*args, **kwargs)[0])
         done.set()
         return np.array(firsts[-1:])
 
-    def second_reads(rows, types, stop=None):
+    def second_reads(rows, types, stop=None, pool=None):
         stops.append(stop.is_set())
-        return hidden(rows, types, stop)
+        return hidden(rows, types, stop, pool)
 
     monkeypatch.setattr(first, "probabilities", first_reads)
     monkeypatch.setattr(second.encoder, "_hidden", second_reads)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,8 @@ class PairModel:
         better on the validation sets).
 
         The members read the pairs side by side, the first on this thread and the others on worker
-        threads (numpy releases the GIL in its matmuls and ufuncs, so a second core halves the wait).
+        threads (numpy releases the GIL in its matmuls and ufuncs, so a second core halves the wait);
+        a single member (the shipped model) has each dense layer's rows split over both cores instead.
         With ``bar``, once the first member has ruled every pair out (their mean can no longer reach
         ``bar``), the others stop at their next layer and the scores returned are upper bounds below
         ``bar``: the verdicts are the same.
@@ -85,8 +87,10 @@ class PairModel:
                 worker_pool("pairs", n - 1).submit(m.probabilities, rows, firsts, stop)
                 for m in self.members[1:]
             ]
+            # One member alone: the worker computes half of each of its dense layers instead.
+            pool = worker_pool("pairs") if n == 1 else None
             try:
-                first = self.members[0].probabilities(rows, firsts)
+                first = self.members[0].probabilities(rows, firsts, pool=pool)
             except BaseException:
                 stop.set()  # nobody will read the others' scores
                 raise
@@ -114,8 +118,12 @@ class _Member:
         self.head_w, self.head_b = t["head_w"], float(t["head_b"].reshape(-1)[0])
 
     def probabilities(
-        self, rows: list[list[int]], firsts: list[int], stop: threading.Event | None = None
+        self,
+        rows: list[list[int]],
+        firsts: list[int],
+        stop: threading.Event | None = None,
+        pool: ThreadPoolExecutor | None = None,
     ) -> np.ndarray:
-        x, mask = self.encoder._hidden(rows, firsts, stop)
+        x, mask = self.encoder._hidden(rows, firsts, stop, pool)
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
         return 1.0 / (1.0 + np.exp(-(pooled @ self.head_w + self.head_b)))  # type: ignore[no-any-return]
