@@ -68,6 +68,7 @@ FROZEN = (
         "v11, test: blind like v7; its first run (previous model) prompted new training pairs",
     ),
     ("semantic_frozen_v12.tsv", "v12, HELD OUT: blind like v7, committed before this model was run on it"),
+    ("semantic_frozen_v13.tsv", "v13, HELD OUT: blind like v7, committed before the next model was trained"),
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 # Validation too (never trained on): 360 pairs of the kinds the model found hardest, written blind.
