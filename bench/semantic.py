@@ -69,6 +69,7 @@ FROZEN = (
     ),
     ("semantic_frozen_v12.tsv", "v12, HELD OUT: blind like v7, committed before this model was run on it"),
     ("semantic_frozen_v13.tsv", "v13, HELD OUT: blind like v7, committed before the next model was trained"),
+    ("semantic_frozen_v14.tsv", "v14, HELD OUT: blind like v7, committed before the next model was trained"),
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 # Validation too (never trained on), written blind: near-misses of the kinds the test sets found wrong
