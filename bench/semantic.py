@@ -77,6 +77,7 @@ VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 HARD = {
     "semantic_validation_hard.tsv": "antonym, who does what, modality",
     "semantic_validation_hard2.tsv": "scope, entity, number, date, unit, polarity, language",
+    "semantic_validation_hard3.tsv": "scope: a question narrowed or widened by one phrase",
 }
 LATENCY_SET = 5  # lookup latency is measured on v6's questions, as it has been since v6
 
