@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from prosa.cache.semantic.minilm import worker_pool
-from prosa.cache.semantic.pairs import ADAPTERS, PairModel
+from prosa.cache.semantic.pairs import ADAPTERS, MAX_PIECES, PairModel
 from prosa.cache.semantic.policy import VERIFIED_THRESHOLD, SemanticPolicy
 from prosa.cache.semantic.verify import STRICTNESS, Verifier
 
@@ -115,8 +115,8 @@ def test_a_single_member_split_over_two_cores_scores_as_it_reads_alone(pair_mode
     ]
     (member,) = pair_model.members
     tok = pair_model.encoder.tokenizer
-    rows = [tok.ids(min(a, b), 64) + tok.ids(max(a, b), 64)[1:] for a, b in pairs]
-    firsts = [len(tok.ids(min(a, b), 64)) for a, b in pairs]
+    rows = [tok.ids(min(a, b), MAX_PIECES) + tok.ids(max(a, b), MAX_PIECES)[1:] for a, b in pairs]
+    firsts = [len(tok.ids(min(a, b), MAX_PIECES)) for a, b in pairs]
     alone = member.probabilities(rows, firsts)
     split = member.probabilities(rows, firsts, pool=worker_pool("pairs"))
     assert np.allclose(alone, split, atol=1e-6) and np.allclose(pair_model.scores(pairs), split, atol=1e-6)
