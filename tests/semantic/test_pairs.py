@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from prosa.cache.semantic.minilm import worker_pool
-from prosa.cache.semantic.pairs import ADAPTERS, MAX_PIECES, PairModel
+from prosa.cache.semantic.pairs import ADAPTERS, PairModel
 from prosa.cache.semantic.policy import VERIFIED_THRESHOLD, SemanticPolicy
 from prosa.cache.semantic.verify import STRICTNESS, Verifier
 
@@ -114,9 +114,7 @@ def test_a_single_member_split_over_two_cores_scores_as_it_reads_alone(pair_mode
         ("How do I pick a lock?", "How do I choose a lock?"),
     ]
     (member,) = pair_model.members
-    tok = pair_model.encoder.tokenizer
-    rows = [tok.ids(min(a, b), MAX_PIECES) + tok.ids(max(a, b), MAX_PIECES)[1:] for a, b in pairs]
-    firsts = [len(tok.ids(min(a, b), MAX_PIECES)) for a, b in pairs]
+    rows, firsts = pair_model.rows(pairs)
     alone = member.probabilities(rows, firsts)
     split = member.probabilities(rows, firsts, pool=worker_pool("pairs"))
     assert np.allclose(alone, split, atol=1e-6) and np.allclose(pair_model.scores(pairs), split, atol=1e-6)

@@ -60,6 +60,18 @@ class PairModel:
     def score(self, a: str, b: str) -> float:
         return float(self.scores([(a, b)])[0])
 
+    def rows(self, pairs: list[tuple[str, str]]) -> tuple[list[list[int]], list[int]]:
+        """Each pair as the members read it, "[CLS] a [SEP] b [SEP]" with the two questions sorted,
+        and how many ids its first question takes (token type 0)."""
+        tok = self.encoder.tokenizer
+        rows: list[list[int]] = []
+        firsts: list[int] = []
+        for a, b in pairs:
+            x, y = tok.ids(min(a, b), MAX_PIECES), tok.ids(max(a, b), MAX_PIECES)
+            rows.append(x + y[1:])
+            firsts.append(len(x))
+        return rows, firsts
+
     def scores(self, pairs: list[tuple[str, str]], bar: float | None = None) -> np.ndarray:
         """One probability per pair, each read in one order: the two questions sorted, so that
         ``score(a, b) == score(b, a)`` for half the cost of reading both orders (which measured no
@@ -72,13 +84,7 @@ class PairModel:
         ``bar``), the others stop at their next layer and the scores returned are upper bounds below
         ``bar``: the verdicts are the same.
         """
-        tok = self.encoder.tokenizer
-        rows: list[list[int]] = []
-        firsts: list[int] = []
-        for a, b in pairs:
-            x, y = tok.ids(min(a, b), MAX_PIECES), tok.ids(max(a, b), MAX_PIECES)
-            rows.append(x + y[1:])
-            firsts.append(len(x))
+        rows, firsts = self.rows(pairs)
         n = len(self.members)
         stop = threading.Event()
         before = self.encoder._blas.limit()

@@ -8,11 +8,11 @@ probability reaches the strictness's bar.
 
 The bars were chosen on the validation sets (the frozen sets v1-v5 and two hard sets of close
 near-misses of every kind; the model never trained on them) and the development sets, never on a
-test set; the README has the tables. Strict is the lowest bar of 0.9, 0.92, 0.94, 0.95, 0.96,
-... that serves none of their near-misses (their highest scores 0.78: the margin is what the bar is
-for; a third hard set, written later, has two near-misses above it); balanced and lenient are the lowest (in steps of 0.05) that serve at most one and at most two
-of the validation sets'. The model's own weights rest on no word
-list: it learnt from labelled pairs (``train/``).
+test set; the README has the tables. Strict is the lowest bar of 0.9, 0.92, 0.94, 0.95, 0.96, ...
+that serves none of their near-misses (their highest scores 0.78: the margin is what the bar is
+for; a third hard set, written later, has two near-misses above it); balanced and lenient are the
+lowest (in steps of 0.05) that serve at most one and at most two of the validation sets'. The
+model's own weights rest on no word list: it learnt from labelled pairs (``train/``).
 """
 
 from __future__ import annotations
