@@ -169,3 +169,11 @@ def test_the_second_member_stops_once_the_first_rules_every_pair_out(ensemble, m
     cut = pair_model.scores(ruled_out, 0.99)[0]
     assert stops == [True]  # the second member was asked to read, found the stop set and gave up
     assert exact < cut < 0.99 and abs(cut - (firsts[0] + 1) / 2) < 1e-6  # the bound: as if it said 1.0
+
+
+def test_worker_pools_of_one_name_differ_by_size() -> None:
+    # A three-member ensemble reads its second and third members on two workers, even after a
+    # single member made the one-worker pool of the same name.
+    one, two = worker_pool("sized", 1), worker_pool("sized", 2)
+    assert one is worker_pool("sized") and two is worker_pool("sized", 2)
+    assert (one._max_workers, two._max_workers) == (1, 2)

@@ -28,7 +28,7 @@ from .wordpiece import WordPiece
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
-_POOLS: dict[str, tuple[int, ThreadPoolExecutor]] = {}
+_POOLS: dict[tuple[str, int], tuple[int, ThreadPoolExecutor]] = {}
 _POOLS_LOCK = threading.Lock()
 
 
@@ -48,11 +48,13 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
 
 
 def worker_pool(name: str, workers: int = 1) -> ThreadPoolExecutor:
-    """This process's pool of that name, made on first use (a pool's threads do not survive a fork)."""
+    """This process's pool of that name and size, made on first use (a pool's threads do not survive a
+    fork). Keyed by size too: an ensemble of three members asks for two workers where one member asked
+    for one, and must not get the one-worker pool."""
     with _POOLS_LOCK:
-        known = _POOLS.get(name)
+        known = _POOLS.get((name, workers))
         if known is None or known[0] != os.getpid():
-            known = _POOLS[name] = (os.getpid(), ThreadPoolExecutor(workers, f"prosa-{name}"))
+            known = _POOLS[name, workers] = (os.getpid(), ThreadPoolExecutor(workers, f"prosa-{name}"))
         return known[1]
 
 
