@@ -47,7 +47,7 @@ DEV = (
 # The pair model's training files (train/): development data too.
 TRAIN = sorted((Path(__file__).resolve().parent.parent / "train" / "data").glob("*.tsv"))
 # The frozen test sets, oldest first, and what is known of each. v1-v5 are the validation sets: the
-# pair model never trained on them, but its bars were chosen on them. v6-v16 were never trained or
+# pair model never trained on them, but its bars were chosen on them. v6-v18 were never trained or
 # tuned on (test sets), but the wrong answers of v9 and v11 prompted the kinds of training pairs
 # added since; v12-v14 are the ones nothing had been run on when the shipped model was chosen.
 # Each is scored on the pairs that no development or training set or older frozen set holds (blind
@@ -72,6 +72,8 @@ FROZEN = (
     ("semantic_frozen_v14.tsv", "v14, HELD OUT: blind like v7, committed before the next model was trained"),
     ("semantic_frozen_v15.tsv", "v15, HELD OUT: blind like v7, committed before the next change was built"),
     ("semantic_frozen_v16.tsv", "v16, HELD OUT: blind like v7, committed with v15"),
+    ("semantic_frozen_v17.tsv", "v17, HELD OUT: blind like v7, committed before the fix was chosen"),
+    ("semantic_frozen_v18.tsv", "v18, HELD OUT: blind like v7, committed with v17"),
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 # Validation too (never trained on), written blind: near-misses of the kinds the test sets found wrong
@@ -285,7 +287,7 @@ def main() -> None:
     parser.add_argument(
         "--dev-only",
         action="store_true",
-        help="with --quality: without the test sets (for tuning: v6-v16 are not read)",
+        help="with --quality: without the test sets (for tuning: v6-v18 are not read)",
     )
     args = parser.parse_args()
     print(
