@@ -21,7 +21,7 @@ from model import PairNet  # noqa: E402
 
 from prosa.cache.semantic.embed import minilm_dir  # noqa: E402
 from prosa.cache.semantic.minilm import MiniLM  # noqa: E402
-from prosa.cache.semantic.pairs import ADAPTERS, PairModel  # noqa: E402
+from prosa.cache.semantic.pairs import ADAPTERS, PairModel, pair_text  # noqa: E402
 
 PAIRS = [
     ("What is the hottest planet?", "Which planet is the coldest?"),
@@ -50,7 +50,8 @@ def main() -> None:
     for a, b in PAIRS:
         want = []
         for net in nets:
-            for x, y in ((min(a, b), max(a, b)),):  # the order prosa reads a pair in
+            a_, b_ = pair_text(a), pair_text(b)
+            for x, y in ((min(a_, b_), max(a_, b_)),):  # the order prosa reads a pair in
                 ids, types = encode(tok, x, y)
                 with torch.no_grad():
                     logit = net(torch.tensor([ids]), torch.tensor([types]), torch.ones(1, len(ids)))

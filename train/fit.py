@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model import PairNet  # noqa: E402
 
 from prosa.cache.semantic.embed import minilm_dir  # noqa: E402
+from prosa.cache.semantic.pairs import pair_text  # noqa: E402
 from prosa.cache.semantic.wordpiece import WordPiece  # noqa: E402
 
 MAX = 64  # word pieces per question
@@ -38,7 +39,8 @@ def read(paths: list[str]) -> list[tuple[int, str, str, str]]:
 
 
 def encode(tok: WordPiece, a: str, b: str) -> tuple[list[int], list[int]]:
-    x, y = tok.ids(a, MAX), tok.ids(b, MAX)[1:]
+    """The ids of "[CLS] a [SEP] b [SEP]" and their token types, each question read by ``pair_text``."""
+    x, y = tok.ids(pair_text(a), MAX), tok.ids(pair_text(b), MAX)[1:]
     return x + y, [0] * len(x) + [1] * len(y)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from prosa.cache.semantic.minilm import worker_pool
-from prosa.cache.semantic.pairs import ADAPTERS, PairModel
+from prosa.cache.semantic.pairs import ADAPTERS, PairModel, pair_text, same_question
 from prosa.cache.semantic.policy import VERIFIED_THRESHOLD, SemanticPolicy
 from prosa.cache.semantic.verify import STRICTNESS, Verifier
 
@@ -22,10 +22,10 @@ def pair_model(minilm) -> PairModel:
 
 @pytest.fixture(scope="module")
 def ensemble(minilm, tmp_path_factory) -> PairModel:
-    """Two members (the shipped one, and a copy with a shifted head): what export.py writes for an
-    ensemble, whose members read side by side."""
+    """Two members (the shipped first member, and a copy with a shifted head): what export.py writes
+    for an ensemble, whose members read side by side."""
     with np.load(ADAPTERS) as f:
-        one = {k.split("/", 1)[1]: f[k] for k in f.files if k != "meta"}
+        one = {k.split("/", 1)[1]: f[k] for k in f.files if k.startswith("0/")}
     arrays = {f"0/{k}": v for k, v in one.items()} | {f"1/{k}": v for k, v in one.items()}
     arrays["1/head_b"] = one["head_b"] - 1.0
     path = tmp_path_factory.mktemp("ensemble") / "pairs.npz"
@@ -108,16 +108,21 @@ def test_strictness_from_the_config_file(tmp_path, monkeypatch):
         SemanticPolicy.from_option(True, strictness="very")
 
 
-def test_a_single_member_split_over_two_cores_scores_as_it_reads_alone(pair_model):
+def test_a_single_member_split_over_two_cores_scores_as_it_reads_alone(minilm, tmp_path):
+    # The shipped model has two members; a file of one (fit.py's own output) splits its dense layers.
+    with np.load(ADAPTERS) as f:
+        path = tmp_path / "one.npz"
+        np.savez(path, **{k.split("/", 1)[1]: f[k] for k in f.files if k.startswith("0/")})
+    single = PairModel(minilm.model, path)
     pairs = [
         ("How do I calculate the area of a circle?", "What is the formula for the area of a circle?"),
         ("How do I pick a lock?", "How do I choose a lock?"),
     ]
-    (member,) = pair_model.members
-    rows, firsts = pair_model.rows(pairs)
+    (member,) = single.members
+    rows, firsts = single.rows(pairs)
     alone = member.probabilities(rows, firsts)
     split = member.probabilities(rows, firsts, pool=worker_pool("pairs"))
-    assert np.allclose(alone, split, atol=1e-6) and np.allclose(pair_model.scores(pairs), split, atol=1e-6)
+    assert np.allclose(alone, split, atol=1e-6) and np.allclose(single.scores(pairs), split, atol=1e-6)
 
 
 def test_a_bar_lets_the_ensemble_stop_early_without_changing_a_verdict(ensemble):
@@ -169,6 +174,40 @@ def test_the_second_member_stops_once_the_first_rules_every_pair_out(ensemble, m
     cut = pair_model.scores(ruled_out, 0.99)[0]
     assert stops == [True]  # the second member was asked to read, found the stop set and gave up
     assert exact < cut < 0.99 and abs(cut - (firsts[0] + 1) / 2) < 1e-6  # the bound: as if it said 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        ("Which planet is the hottest?", "Which planet is the hottest"),
+        ("what is 3.5 as a fraction?!  ", "what is 3.5 as a fraction"),
+        ('Explain "carpe diem".', 'Explain "carpe diem"'),
+        ("¿Qué hora es?", "¿Qué hora es"),
+        ("what's new in C++", "what's new in C++"),
+        ("?", "?"),
+    ],
+)
+def test_pair_text_drops_only_the_closing_punctuation(question, read):
+    assert pair_text(question) == read
+
+
+def test_the_pair_model_does_not_read_closing_punctuation(pair_model):
+    # Trained on paraphrases that often differ in their closing "?", a model learnt it as a cue: a
+    # near-miss typed without one scored as a paraphrase. Questions are read without it, in training too.
+    a, b = "Which mushrooms are poisonous to dogs?", "which mushrooms are not poisonous to dogs"
+    got = pair_model.scores([(a, b), (a, b + "?"), (a.rstrip("?"), b + "!")])
+    assert got[0] == got[1] == got[2]
+    assert got[0] < STRICTNESS["strict"]
+
+
+def test_one_question_typed_twice_is_served_unread(pair_model, monkeypatch):
+    # Trained on pairs that differ, the model scored a question against itself as low as 0.29.
+    typed = [("What is the capital of France?", "what is the capital of  france"), ("Hi!", "hi")]
+    assert all(same_question(a, b) for a, b in typed)
+    assert not same_question("What is the capital of France?", "What is the capital of Spain?")
+    assert not same_question("¿Qué año es?", "¿Que ano es?")  # accents are kept
+    monkeypatch.setattr(pair_model, "_read", lambda *args: pytest.fail("read a pair it needn't"))
+    assert pair_model.scores(typed).tolist() == [1.0, 1.0]
 
 
 def test_worker_pools_of_one_name_differ_by_size() -> None:

@@ -26,6 +26,21 @@ from .minilm import MiniLM, Stopped, _Layer, worker_pool
 ADAPTERS = Path(__file__).with_name("pairs.npz")
 _TARGETS = (("qkv_w", "qkv"), ("out_w", "out"), ("up_w", "up"), ("down_w", "down"))
 MAX_PIECES = 64  # per question, as trained
+# What ends a question says nothing of what it asks, but a model can learn it as a cue: trained on
+# paraphrases that often differ in their closing "?" and near-misses that rarely do, the model scored
+# "Which sharks are dangerous to humans?" / "which sharks are not dangerous to humans" 0.9996 (0.0002
+# with the "?"). So neither training nor prosa shows it the closing punctuation.
+_CLOSING = " \t\r\n?!.;:,\u2026\u061f\u3002\uff1f\uff01"
+
+
+def pair_text(question: str) -> str:
+    """The question as the pair model reads it: without its closing punctuation (see ``_CLOSING``)."""
+    return question.rstrip(_CLOSING) or question
+
+
+def same_question(a: str, b: str) -> bool:
+    """Whether two questions differ only in case, spacing and closing punctuation."""
+    return " ".join(pair_text(a).casefold().split()) == " ".join(pair_text(b).casefold().split())
 
 
 def _adapted(base: _Layer, t: dict[str, np.ndarray], i: int) -> _Layer:
@@ -61,12 +76,14 @@ class PairModel:
         return float(self.scores([(a, b)])[0])
 
     def rows(self, pairs: list[tuple[str, str]]) -> tuple[list[list[int]], list[int]]:
-        """Each pair as the members read it, "[CLS] a [SEP] b [SEP]" with the two questions sorted,
-        and how many ids its first question takes (token type 0)."""
+        """Each pair as the members read it, "[CLS] a [SEP] b [SEP]" with the two questions sorted
+        (each without its closing punctuation: :func:`pair_text`), and how many ids its first question
+        takes (token type 0)."""
         tok = self.encoder.tokenizer
         rows: list[list[int]] = []
         firsts: list[int] = []
         for a, b in pairs:
+            a, b = pair_text(a), pair_text(b)
             x, y = tok.ids(min(a, b), MAX_PIECES), tok.ids(max(a, b), MAX_PIECES)
             rows.append(x + y[1:])
             firsts.append(len(x))
@@ -77,13 +94,24 @@ class PairModel:
         ``score(a, b) == score(b, a)`` for half the cost of reading both orders (which measured no
         better on the validation sets).
 
+        Two questions that differ only in case, spacing and closing punctuation (:func:`same_question`)
+        are one question: 1.0, unread. The model learnt from pairs that differ, and scored "What is the
+        capital of France?" against itself 0.29.
+
         The members read the pairs side by side, the first on this thread and the others on worker
         threads (numpy releases the GIL in its matmuls and ufuncs, so a second core halves the wait);
-        a single member (the shipped model) has each dense layer's rows split over both cores instead.
-        With ``bar``, once the first member has ruled every pair out (their mean can no longer reach
-        ``bar``), the others stop at their next layer and the scores returned are upper bounds below
-        ``bar``: the verdicts are the same.
+        a single member has each dense layer's rows split over both cores instead. With ``bar``, once
+        the first member has ruled every pair out (their mean can no longer reach ``bar``), the others
+        stop at their next layer and the scores returned are upper bounds below ``bar``: the verdicts
+        are the same.
         """
+        out = np.ones(len(pairs))
+        unread = [i for i, (a, b) in enumerate(pairs) if not same_question(a, b)]
+        if unread:
+            out[unread] = self._read([pairs[i] for i in unread], bar)
+        return out
+
+    def _read(self, pairs: list[tuple[str, str]], bar: float | None) -> np.ndarray:
         rows, firsts = self.rows(pairs)
         n = len(self.members)
         stop = threading.Event()

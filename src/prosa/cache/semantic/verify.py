@@ -6,12 +6,11 @@ population" score less than many near-misses. The pair model (:mod:`.pairs`) rea
 at once and gives the probability that one answer serves both; a candidate is verified when that
 probability reaches the strictness's bar.
 
-The bars were chosen on the validation sets (the frozen sets v1-v5 and two hard sets of close
-near-misses of every kind; the model never trained on them) and the development sets, never on a
-test set; the README has the tables. Strict is the lowest bar of 0.9, 0.92, 0.94, 0.95, 0.96, ...
-that serves none of their near-misses (their highest scores 0.78: the margin is what the bar is
-for; a third hard set, written later, has two near-misses above it); balanced and lenient are the
-lowest (in steps of 0.05) that serve at most one and at most two of the validation sets'. The
+The bars were chosen on the validation sets (the frozen sets v1-v5 and three hard sets of close
+near-misses; the model never trained on them) and the development sets, never on a test set; the
+README has the tables. No bar up to 0.99 serves none of their near-misses with recall 0.78 on v1-v5,
+so strict is the bar that serves the fewest (one: "What can I feed a rabbit?" / "What animals feed
+on rabbits?", 0.969) at the highest recall; balanced and lenient serve at most one and two more. The
 model's own weights rest on no word list: it learnt from labelled pairs (``train/``).
 """
 
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
     from .pairs import PairModel
 
 # Strictness -> the least pair-model probability a hit needs (bench/semantic.py prints the table).
-STRICTNESS: dict[str, float] = {"strict": 0.9, "balanced": 0.8, "lenient": 0.7}
+STRICTNESS: dict[str, float] = {"strict": 0.85, "balanced": 0.8, "lenient": 0.75}
 DEFAULT_STRICTNESS = "strict"
 _MEMO = 4096
 
