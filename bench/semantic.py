@@ -47,7 +47,7 @@ DEV = (
 # The pair model's training files (train/): development data too.
 TRAIN = sorted((Path(__file__).resolve().parent.parent / "train" / "data").glob("*.tsv"))
 # The frozen test sets, oldest first, and what is known of each. v1-v5 are the validation sets: the
-# pair model never trained on them, but its bars were chosen on them. v6-v18 were never trained or
+# pair model never trained on them, but its bars were chosen on them. v6-v20 were never trained or
 # tuned on (test sets), but the wrong answers of v9 and v11 prompted the kinds of training pairs
 # added since, and v16's first run found the closing-punctuation shortcut the shipped model was
 # retrained without; v17 and v18 are the ones nothing had been run on when it was chosen.
@@ -78,6 +78,8 @@ FROZEN = (
     ),
     ("semantic_frozen_v17.tsv", "v17, HELD OUT: blind like v7, committed before the fix was chosen"),
     ("semantic_frozen_v18.tsv", "v18, HELD OUT: blind like v7, committed with v17"),
+    ("semantic_frozen_v19.tsv", "v19, HELD OUT: blind, styles on both sides; before the filler round"),
+    ("semantic_frozen_v20.tsv", "v20, HELD OUT: blind like v19, committed with v19"),
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 # Validation too (never trained on), written blind: near-misses of the kinds the test sets found wrong
@@ -291,7 +293,7 @@ def main() -> None:
     parser.add_argument(
         "--dev-only",
         action="store_true",
-        help="with --quality: without the test sets (for tuning: v6-v18 are not read)",
+        help="with --quality: without the test sets (for tuning: v6-v20 are not read)",
     )
     args = parser.parse_args()
     print(
