@@ -200,6 +200,14 @@ def test_the_pair_model_does_not_read_closing_punctuation(pair_model):
     assert got[0] < STRICTNESS["strict"]
 
 
+def test_a_filler_does_not_make_a_near_miss_pass(pair_model):
+    # Trained on paraphrases restyled with fillers and near-misses that never were, a model learnt any
+    # difference of style as a cue: the previous model scored the first three 0.999. Made up, not from a set.
+    a, b = "How do I lock my screen on a Mac?", "how do I unlock my screen on a Mac"
+    restyled = [("hey, " + b), ("can you tell me " + b), (b + " please?"), ("yo " + b)]
+    assert max(pair_model.scores([(a, r) for r in restyled])) < STRICTNESS["strict"]
+
+
 def test_one_question_typed_twice_is_served_unread(pair_model, monkeypatch):
     # Trained on pairs that differ, the model scored a question against itself as low as 0.29.
     typed = [("What is the capital of France?", "what is the capital of  france"), ("Hi!", "hi")]

@@ -8,10 +8,13 @@ probability reaches the strictness's bar.
 
 The bars were chosen on the validation sets (the frozen sets v1-v5 and three hard sets of close
 near-misses; the model never trained on them) and the development sets, never on a test set; the
-README has the tables. No bar up to 0.99 serves none of their near-misses with recall 0.78 on v1-v5,
-so strict is the bar that serves the fewest (one: "What can I feed a rabbit?" / "What animals feed
-on rabbits?", 0.969) at the highest recall; balanced and lenient serve at most one and two more. The
-model's own weights rest on no word list: it learnt from labelled pairs (``train/``).
+README has the tables. Each near-miss was read as written and with four harmless fillers added to
+its second question ("sorry if this is a dumb question, but ...", "yo ...", "..., cheers?", "... -
+any ideas?", none of them in training). Strict is the bar that serves the fewest of those with
+recall 0.78 on v1-v5: 23 of the 2,892 near-misses' 14,460 readings, one of them unedited ("What's
+the best way to learn to drive?" / "Do I have to learn to drive?", 0.994). Balanced and lenient are
+the next two steps of 0.05, 0.9 and 0.85: 28 and 51. The model's own weights rest on no word list:
+it learnt from labelled pairs (``train/``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from .pairs import PairModel
 
 # Strictness -> the least pair-model probability a hit needs (bench/semantic.py prints the table).
-STRICTNESS: dict[str, float] = {"strict": 0.85, "balanced": 0.8, "lenient": 0.75}
+STRICTNESS: dict[str, float] = {"strict": 0.92, "balanced": 0.9, "lenient": 0.85}
 DEFAULT_STRICTNESS = "strict"
 _MEMO = 4096
 
