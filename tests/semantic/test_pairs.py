@@ -20,12 +20,17 @@ def pair_model(minilm) -> PairModel:
     return PairModel(minilm.model)
 
 
+def _first_member() -> dict[str, np.ndarray]:
+    """The shipped file's first member, its arrays named as fit.py writes one."""
+    with np.load(ADAPTERS) as f:
+        return {k.split("/", 1)[1]: f[k] for k in f.files if k.startswith("0/")}
+
+
 @pytest.fixture(scope="module")
 def ensemble(minilm, tmp_path_factory) -> PairModel:
     """Two members (the shipped first member, and a copy with a shifted head): what export.py writes
     for an ensemble, whose members read side by side."""
-    with np.load(ADAPTERS) as f:
-        one = {k.split("/", 1)[1]: f[k] for k in f.files if k.startswith("0/")}
+    one = _first_member()
     arrays = {f"0/{k}": v for k, v in one.items()} | {f"1/{k}": v for k, v in one.items()}
     arrays["1/head_b"] = one["head_b"] - 1.0
     path = tmp_path_factory.mktemp("ensemble") / "pairs.npz"
@@ -110,9 +115,8 @@ def test_strictness_from_the_config_file(tmp_path, monkeypatch):
 
 def test_a_single_member_split_over_two_cores_scores_as_it_reads_alone(minilm, tmp_path):
     # The shipped model has two members; a file of one (fit.py's own output) splits its dense layers.
-    with np.load(ADAPTERS) as f:
-        path = tmp_path / "one.npz"
-        np.savez(path, **{k.split("/", 1)[1]: f[k] for k in f.files if k.startswith("0/")})
+    path = tmp_path / "one.npz"
+    np.savez(path, **_first_member())
     single = PairModel(minilm.model, path)
     pairs = [
         ("How do I calculate the area of a circle?", "What is the formula for the area of a circle?"),
