@@ -50,8 +50,8 @@ TRAIN = sorted((Path(__file__).resolve().parent.parent / "train" / "data").glob(
 # pair model never trained on them, but its bars were chosen on them. v6-v20 were never trained or
 # tuned on (test sets), but the wrong answers of v9 and v11 prompted the kinds of training pairs
 # added since, v16's first run found the closing-punctuation shortcut and v17/v18 were run on the
-# model retrained without it; v19 and v20 are the ones nothing had been run on when the shipped model
-# (trained with style on both sides) was chosen.
+# model retrained without it; v19 and v20 were first run on F2+F3 (trained with style on both
+# sides); v21 and v22 were committed before anything was run on them.
 # Each is scored on the pairs that no development or training set or older frozen set holds (blind
 # writers repeat a few common pairs by chance).
 FROZEN = (
@@ -79,8 +79,10 @@ FROZEN = (
     ),
     ("semantic_frozen_v17.tsv", "v17, test: blind like v7; first run on the previous model"),
     ("semantic_frozen_v18.tsv", "v18, test: blind like v7; first run on the previous model"),
-    ("semantic_frozen_v19.tsv", "v19, HELD OUT: blind, styles on both sides; before the filler round"),
-    ("semantic_frozen_v20.tsv", "v20, HELD OUT: blind like v19, committed with v19"),
+    ("semantic_frozen_v19.tsv", "v19, test: blind, styles on both sides; first run on F2+F3"),
+    ("semantic_frozen_v20.tsv", "v20, test: blind like v19; first run on F2+F3"),
+    ("semantic_frozen_v21.tsv", "v21, HELD OUT: blind like v19, after v19/v20's first runs"),
+    ("semantic_frozen_v22.tsv", "v22, HELD OUT: blind like v19, committed with v21"),
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 # Validation too (never trained on), written blind: near-misses of the kinds the test sets found wrong
@@ -294,7 +296,7 @@ def main() -> None:
     parser.add_argument(
         "--dev-only",
         action="store_true",
-        help="with --quality: without the test sets (for tuning: v6-v20 are not read)",
+        help="with --quality: without the test sets (for tuning: v6-v22 are not read)",
     )
     args = parser.parse_args()
     print(
