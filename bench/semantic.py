@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np  # noqa: E402
 from _common import PYTHON, pct, per_call_us, row  # noqa: E402
 
+from prosa import Client  # noqa: E402
 from prosa.cache import SQLiteStore  # noqa: E402
 from prosa.cache.semantic.embed import load_embedder  # noqa: E402
 from prosa.cache.semantic.evaluate import by_category, read_pairs, score, table, unseen  # noqa: E402
@@ -93,6 +94,7 @@ HARD = {
     "semantic_validation_hard3.tsv": "scope: a question narrowed or widened by one phrase",
 }
 LATENCY_SET = 5  # lookup latency is measured on v6's questions, as it has been since v6
+RETRIEVAL_SETS = (18, 19, 20, 21)  # v19-v22: what a cache of each set's questions serves
 
 
 def frozen_pairs(index: int) -> list:
@@ -206,22 +208,27 @@ def client_case(tmp: Path) -> None:
     client.close()
 
 
-def verify_case(tmp: Path, dev_only: bool = False) -> None:
-    """Lookup + verification of each question of the frozen set (or the development sets) against
-    its 'a' questions, indexed."""
-    from prosa import Client
+def indexed_client(path: Path, pairs: list) -> Client:
+    """A Client over a fresh SQLite cache in which every 'a' question of ``pairs`` is stored and indexed."""
     from prosa.reply import Chunk, Usage
 
-    pairs = [p for name in DEV for p in read_pairs(DATA / name)] if dev_only else frozen_pairs(LATENCY_SET)
-    client = Client(base_url="http://127.0.0.1:9/v1", api_key="sk-bench", cache=SQLiteStore(tmp / "v.db"),
+    client = Client(base_url="http://127.0.0.1:9/v1", api_key="sk-bench", cache=SQLiteStore(path),
                     max_retries=0, semantic=True)  # fmt: skip
-    params = {"temperature": 0}
     for a in sorted({p.a for p in pairs}):
-        call = client.prepare(a, "gpt-4o-mini", params, False, True)
+        call = client.prepare(a, "gpt-4o-mini", {"temperature": 0}, False, True)
         client.cache.save(
             call.key, [Chunk("answer", "stop", Usage(9, 2))], "gpt-4o-mini", "openai", call.request
         )
         client.semantic.remember(call, call.key)
+    return client
+
+
+def verify_case(tmp: Path, dev_only: bool = False) -> None:
+    """Lookup + verification of each question of the frozen set (or the development sets) against
+    its 'a' questions, indexed."""
+    pairs = [p for name in DEV for p in read_pairs(DATA / name)] if dev_only else frozen_pairs(LATENCY_SET)
+    client = indexed_client(tmp / "v.db", pairs)
+    params = {"temperature": 0}
     timings: dict[str, list[float]] = {"cold": [], "warm": [], "embed": [], "rest": [], "hit": [], "miss": []}
     served = 0
     embedder = client.semantic.embedder
@@ -257,6 +264,44 @@ def verify_case(tmp: Path, dev_only: bool = False) -> None:
         "ms")  # fmt: skip
     row("question seen before (memoised vector and words), p50", pct(timings["warm"], 50) / 1000, "ms")
     client.close()
+
+
+def retrieval_case(tmp: Path, index: int) -> None:
+    """What a cache of the set's 'a' questions serves each 'b' question: the hit must be a question
+    the set links to it by paraphrase pairs. Any other is a wrong answer, whether it is the b's own
+    near-miss or another pair's question (which no pairwise table counts)."""
+    name, what = FROZEN[index]
+    pairs = frozen_pairs(index)
+    client = indexed_client(tmp / f"r{index}.db", pairs)
+    group = {q: q for p in pairs for q in (p.a, p.b)}
+
+    def find(q: str) -> str:
+        while group[q] != q:
+            q = group[q]
+        return q
+
+    for p in pairs:
+        if p.label == 1:
+            group[find(p.a)] = find(p.b)
+    near = {frozenset((p.a, p.b)) for p in pairs if p.label == 0}
+    served = right = 0
+    wrong: list[str] = []
+    for b in sorted({p.b for p in pairs}):
+        hit = client.semantic.lookup(client.prepare(b, "gpt-4o-mini", {"temperature": 0}, False, True))
+        if hit is None:
+            continue
+        served += 1
+        q = hit.entry.question
+        if q == b or find(q) == find(b):
+            right += 1
+        else:
+            kind = "its near-miss" if frozenset((q, b)) in near else "another pair's question"
+            wrong.append(f"    {hit.score:.3f} ({kind}) {b} | {q}")
+    client.close()
+    print(f"Retrieval on frozen test set {what} ({name}): each of its {len({p.b for p in pairs})} 'b' questions"
+          f" looked up among its {len({p.a for p in pairs})} 'a' questions (default policy)")  # fmt: skip
+    print(f"  served {served}: {right} right (linked by paraphrase pairs), {len(wrong)} wrong")
+    print("\n".join(wrong) if wrong else "    (none wrong)")
 
 
 def quality_case(dev_only: bool = False) -> None:
@@ -305,6 +350,9 @@ def main() -> None:
     if args.quality:
         with tempfile.TemporaryDirectory() as d:
             verify_case(Path(d), args.dev_only)
+            if not args.dev_only:
+                for i in RETRIEVAL_SETS:
+                    retrieval_case(Path(d), i)
         quality_case(args.dev_only)
         return
     embedding_case()
@@ -316,6 +364,8 @@ def main() -> None:
             lookup_case(tmp, 100_000, 10_000, args.iterations)
         client_case(tmp)
         verify_case(tmp)
+        for i in RETRIEVAL_SETS:
+            retrieval_case(tmp, i)
     quality_case()
 
 
