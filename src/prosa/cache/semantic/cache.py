@@ -6,8 +6,9 @@ The order of a lookup, and why:
 3. Only the request's partition is searched: same model, provider, system prompt, earlier turns
    and parameters. A paraphrase under another system prompt or temperature never matches.
 4. Candidates at or above the threshold, best first (with the verifier off, each checked by the
-   guards, cheap word-list vetoes), each judged by the verifier (the pair model reads both
-   questions at once); the first verified one whose entry still exists is the hit.
+   guards, cheap word-list vetoes), judged by the verifier (the pair model reads both questions at
+   once): the best alone, then the rest in one batch; the first verified one whose entry still
+   exists is the hit.
 Any failure here (embedder, index) is logged once and the request goes on as a plain miss.
 """
 
@@ -17,6 +18,7 @@ import logging
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,7 +30,7 @@ from .embed import INSTALL_HINT, Embedder, available, load_embedder, minilm_dir
 from .guards import veto
 from .index import MemoryVectorIndex, VectorIndex
 from .policy import SemanticPolicy, fingerprint, question_of
-from .verify import Verifier
+from .verify import Verdict, Verifier
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -124,10 +126,13 @@ class SemanticCache:
                 for m in self.index.search(probe.partition, probe.vector, policy.threshold, policy.candidates)
                 if not (policy.guards and veto(probe.question, m.question))
             ]
-            for match in matches:
+            verdicts = (
+                self._verdicts(probe.question, [m.question for m in matches]) if policy.verify else None
+            )
+            for i, match in enumerate(matches):
                 score = None
-                if policy.verify:  # one candidate at a time, best first: a hit stops the model early
-                    verdict = self.verifier.verify(probe.question, match.question)
+                if verdicts is not None:
+                    verdict = verdicts(i)
                     log.debug("semantic: %r / %r: %.4f", probe.question, match.question, verdict.score)
                     if not verdict.verified:
                         continue
@@ -141,6 +146,20 @@ class SemanticCache:
         except Exception as exc:  # noqa: BLE001 - a semantic failure must never fail the request
             self._fail(exc)
         return None
+
+    def _verdicts(self, question: str, others: list[str]) -> Callable[[int], Verdict]:
+        """The verifier's verdict on candidate ``i``, read lazily: the best candidate alone (a hit
+        there ends the lookup), then all the others in one batch (five candidates: 62 ms against 89
+        read one by one on this 2-core machine; most lookups have one)."""
+        got: list[Verdict] = []
+
+        def verdict(i: int) -> Verdict:
+            if i >= len(got):
+                end = len(others) if got else 1
+                got.extend(self.verifier.verify_many(question, others[len(got) : end]))
+            return got[i]
+
+        return verdict
 
     def remember(self, call: Any, key: str) -> None:
         """Index the question of an answer just saved under ``key``."""
