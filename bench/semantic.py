@@ -84,6 +84,7 @@ FROZEN = (
     ("semantic_frozen_v20.tsv", "v20, test: blind like v19; first run on F2+F3"),
     ("semantic_frozen_v21.tsv", "v21, HELD OUT: blind like v19, after v19/v20's first runs"),
     ("semantic_frozen_v22.tsv", "v22, HELD OUT: blind like v19, committed with v21"),
+    # v23 and v24 are frozen too (README), and not read here: they are held out for the next model.
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 # Validation too (never trained on), written blind: near-misses of the kinds the test sets found wrong
