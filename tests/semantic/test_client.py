@@ -194,3 +194,28 @@ def test_a_plain_cache_hit_imports_no_numpy(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_best_candidate_is_read_alone_then_the_others_in_one_batch(scripted_upstream, monkeypatch):
+    from prosa.cache.semantic.verify import Verifier
+
+    c = client(scripted_upstream)
+    for q in (
+        "How do I lock my screen on a Mac?",
+        "How do I lock my screen on Windows?",
+        "How do I lock my screen on Ubuntu?",
+    ):
+        c.chat(q, model="echo", temperature=0)
+    reads: list[int] = []
+    real = Verifier.verify_many
+
+    def spy(self, a, others):
+        reads.append(len(others))
+        return real(self, a, others)
+
+    monkeypatch.setattr(Verifier, "verify_many", spy)
+    assert c.chat("how do I unlock my screen on a Mac", model="echo", temperature=0).cached is False
+    assert reads == [1, 2]  # three candidates, all refused: the best alone, then the other two at once
+    reads.clear()
+    assert c.chat("How can I lock the screen of my Mac?", model="echo", temperature=0).cached == "semantic"
+    assert reads == [1]  # the best candidate was the hit: nothing else is read
