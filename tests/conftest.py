@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import UPSTREAM_KEY, RedisCluster, RedisServer, Server, start_module
+
+# A runner started in the background by a shell without job control ignores SIGINT, and every process
+# it starts inherits the ignore: the tests that type Ctrl-C at prosa would see it do nothing. A handler,
+# unlike an ignore, is reset to the default in each child at exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
