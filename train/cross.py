@@ -16,21 +16,19 @@ import argparse
 import csv
 import random
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit import read  # noqa: E402
-
-from prosa.cache.semantic.embed import load_embedder  # noqa: E402
-from prosa.cache.semantic.pairs import pair_text  # noqa: E402
+from prosa.cache.semantic.embed import load_embedder
+from prosa.cache.semantic.evaluate import Pair, read_pairs
+from prosa.cache.semantic.pairs import question_key
 
 
-def topic_pairs(rows: list[tuple[int, str, str, str]], vectors: dict[str, np.ndarray], share: float,
-                floor: float, rng: random.Random) -> list[tuple[str, str, float]]:  # fmt: skip
-    """(question, nearest unlinked question of another pair, similarity) for ``share`` of the questions."""
-    qs = sorted({q for r in rows for q in r[2:]})
+def topic_pairs(pairs: list[Pair], vectors: dict[str, np.ndarray], share: float, floor: float,
+                rng: random.Random) -> list[tuple[str, str, float]]:  # fmt: skip
+    """(question, nearest unlinked question of another pair, similarity) for ``share`` of the
+    questions of ``pairs``, whose vectors are ``vectors``."""
+    qs = sorted(vectors)
     ix = {q: i for i, q in enumerate(qs)}
     parent = list(range(len(qs)))
 
@@ -42,13 +40,12 @@ def topic_pairs(rows: list[tuple[int, str, str, str]], vectors: dict[str, np.nda
 
     first: dict[str, int] = {}
     for q in qs:  # the same question written twice
-        norm = " ".join(pair_text(q).casefold().split())
-        parent[find(ix[q])] = find(first.setdefault(norm, ix[q]))
+        parent[find(ix[q])] = find(first.setdefault(question_key(q), ix[q]))
     paired = set()
-    for label, _, a, b in rows:
-        paired |= {(ix[a], ix[b]), (ix[b], ix[a])}
-        if label == 1:
-            parent[find(ix[a])] = find(ix[b])
+    for p in pairs:
+        paired |= {(ix[p.a], ix[p.b]), (ix[p.b], ix[p.a])}
+        if p.label == 1:
+            parent[find(ix[p.a])] = find(ix[p.b])
     m = np.stack([vectors[q] for q in qs])
     out, seen = [], set()
     for i in sorted(rng.sample(range(len(qs)), round(share * len(qs)))):
@@ -80,13 +77,13 @@ def main() -> None:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(["label", "category", "a", "b"])
         for path in args.files:
-            rows = read([path])
-            qs = sorted({q for r in rows for q in r[2:]})
+            pairs = read_pairs(path)
+            qs = sorted({p.a for p in pairs} | {p.b for p in pairs})
             vectors = dict(zip(qs, np.asarray(embedder.embed(qs)), strict=True))
-            pairs = topic_pairs(rows, vectors, args.share, args.floor, rng)
-            w.writerows([0, "topic", a, b] for a, b, _ in pairs)
-            written += len(pairs)
-            print(f"{path}: {len(pairs)} topic pairs from {len(qs)} questions", file=sys.stderr)
+            topic = topic_pairs(pairs, vectors, args.share, args.floor, rng)
+            w.writerows([0, "topic", a, b] for a, b, _ in topic)
+            written += len(topic)
+            print(f"{path}: {len(topic)} topic pairs from {len(qs)} questions", file=sys.stderr)
     print(f"wrote {written} pairs to {args.out}", file=sys.stderr)
 
 

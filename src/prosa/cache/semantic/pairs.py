@@ -38,9 +38,14 @@ def pair_text(question: str) -> str:
     return question.rstrip(_CLOSING) or question
 
 
+def question_key(question: str) -> str:
+    """The question without what :func:`same_question` ignores: case, spacing, closing punctuation."""
+    return " ".join(pair_text(question).casefold().split())
+
+
 def same_question(a: str, b: str) -> bool:
     """Whether two questions differ only in case, spacing and closing punctuation."""
-    return " ".join(pair_text(a).casefold().split()) == " ".join(pair_text(b).casefold().split())
+    return question_key(a) == question_key(b)
 
 
 def _adapted(base: _Layer, t: dict[str, np.ndarray], i: int) -> _Layer:
