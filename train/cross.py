@@ -3,11 +3,13 @@
 A cache of one writer's questions holds many on the same topic that ask different things ("How do I
 get the length of an array in Ruby?" / "how to write a for loop in ruby"). Labelled pairs are
 paraphrases or minimal near-misses, so a model trained only on them reads "same topic, few shared
-words" as a paraphrase: the shipped model served five such answers among v6's 600 questions. This
-writes, for a seeded share of each file's questions, its nearest question (bundled MiniLM) from
-another pair of the same file, as a label-0 ``topic`` pair, unless the two are linked: the same text
-(ignoring case, spacing and closing punctuation), or joined through the file's paraphrase pairs, or
-already a pair of that file.
+words" as a paraphrase: F2+F3 (shipped before round H) served five such answers among v6's 600
+questions. This writes, for a seeded share of each file's questions, its nearest question (bundled
+MiniLM) from another pair of the same file, as a label-0 ``topic`` pair, unless the two are linked:
+the same text (ignoring case, spacing and closing punctuation), or joined through the file's
+paraphrase pairs, or already a pair of that file. ``--thin 3`` keeps a seeded third of them
+(``data/topic.tsv``, what the shipped model learnt from). The rule labels them, not a reader: a
+few are one question in other words.
 """
 
 from __future__ import annotations
@@ -69,22 +71,29 @@ def main() -> None:
     ap.add_argument("--share", type=float, default=0.3, help="the share of each file's questions used")
     ap.add_argument("--floor", type=float, default=0.45, help="the least similarity of a pair written")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--thin", type=int, default=1, help="keep one pair in THIN (a seeded shuffle of them all)"
+    )
+    ap.add_argument("--thin-seed", type=int, default=1)
     args = ap.parse_args()
     rng = random.Random(args.seed)
     embedder = load_embedder("minilm")
-    written = 0
+    rows: list[tuple[str, str]] = []
+    for path in args.files:
+        pairs = read_pairs(path)
+        qs = sorted({p.a for p in pairs} | {p.b for p in pairs})
+        vectors = dict(zip(qs, np.asarray(embedder.embed(qs)), strict=True))
+        topic = topic_pairs(pairs, vectors, args.share, args.floor, rng)
+        rows += [(a, b) for a, b, _ in topic]
+        print(f"{path}: {len(topic)} topic pairs from {len(qs)} questions", file=sys.stderr)
+    if args.thin > 1:  # all topic pairs taught a model to refuse too many paraphrases (round G)
+        random.Random(args.thin_seed).shuffle(rows)
+        rows = rows[: len(rows) // args.thin]
     with open(args.out, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(["label", "category", "a", "b"])
-        for path in args.files:
-            pairs = read_pairs(path)
-            qs = sorted({p.a for p in pairs} | {p.b for p in pairs})
-            vectors = dict(zip(qs, np.asarray(embedder.embed(qs)), strict=True))
-            topic = topic_pairs(pairs, vectors, args.share, args.floor, rng)
-            w.writerows([0, "topic", a, b] for a, b, _ in topic)
-            written += len(topic)
-            print(f"{path}: {len(topic)} topic pairs from {len(qs)} questions", file=sys.stderr)
-    print(f"wrote {written} pairs to {args.out}", file=sys.stderr)
+        w.writerows([0, "topic", a, b] for a, b in rows)
+    print(f"wrote {len(rows)} pairs to {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
