@@ -87,9 +87,9 @@ def development(minilm):
 def test_the_verifier_serves_at_most_one_wrong_answer_on_the_development_sets(development):
     # The pair model trained on these sets (among others): this is a training score, a floor that
     # says the shipped weights learnt what they were given; the README has the held-out figures.
-    # (The guards were grown on these sets, so their recall here flatters them.) Trained with fillers on
-    # both sides, the shipped model keeps one training near-miss it did not learn: "What's the best way
-    # to learn to drive?" / "Do I have to learn to drive?" (0.994); the README lists it.
+    # (The guards were grown on these sets, so their recall here flatters them.) The floor allows one:
+    # the model before this one (F2+F3) kept a training near-miss it did not learn ("What's the best
+    # way to learn to drive?" / "Do I have to learn to drive?", 0.994); the shipped one serves none.
     bar = STRICTNESS[DEFAULT_STRICTNESS]
     _, guards_recall, _, guards_false = precision_recall(development, DEFAULT_THRESHOLD)
     precision, recall, true_hits, false_hits = precision_recall(development, VERIFIED_THRESHOLD, False, bar)

@@ -4,7 +4,9 @@ the frozen sets are never used to write a test."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,7 +52,17 @@ def test_the_adapters_ship_with_their_training_record():
     with np.load(ADAPTERS) as f:
         meta = json.loads(str(f["meta"]))
     assert meta["data"] and all(len(sha) == 64 for sha in meta["data"].values())
-    assert not any("frozen" in name for name in meta["data"])  # never trained on a frozen test set
+    # Never trained on a validation set, nor on a frozen set the bench still scores as a test set:
+    # v6-v18 were retired from test to training by round H (the README and the bench say so).
+    retired = {f"semantic_frozen_v{v}.tsv" for v in range(6, 19)}
+    assert {name for name in meta["data"] if "frozen" in name} <= retired
+    assert not any("validation" in name for name in meta["data"])
+    root = Path(__file__).resolve().parents[2]
+    for name, sha in meta["data"].items():  # the files it learnt from are the ones in the repository
+        path = next(
+            p for p in (root / "tests" / "data" / name, root / "train" / "data" / name) if p.is_file()
+        )
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, name
 
 
 def test_scores_are_probabilities_symmetric_and_batch_independent(pair_model):
@@ -202,6 +214,28 @@ def test_the_pair_model_does_not_read_closing_punctuation(pair_model):
     got = pair_model.scores([(a, b), (a, b + "?"), (a.rstrip("?"), b + "!")])
     assert got[0] == got[1] == got[2]
     assert got[0] < STRICTNESS["strict"]
+
+
+# Two different questions on one topic, as a cache holds many. Made up before any model trained on
+# topic pairs was scored (the descriptions are in the round's log); the model before them served the
+# Go and the basil pairs. The hiccups pair is still served (0.940): the README's wrong answers say so.
+SAME_TOPIC = [
+    ("How do I get the length of a list in Go?", "How do I write a for loop in Go?"),
+    ("How long do I boil an egg for a runny yolk?", "How do I peel a boiled egg easily?"),
+    ("How should I store fresh basil?", "How do I grow basil indoors?"),
+    ("Can I renew my UK passport online?", "How long does a UK passport renewal take to arrive?"),
+    pytest.param(
+        "What causes hiccups?",
+        "How do I get rid of hiccups?",
+        marks=pytest.mark.xfail(strict=True, reason="a known wrong answer: served at 0.940"),
+    ),
+    ("How do I change a flat bike tyre?", "What pressure should my bike tyres be?"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), SAME_TOPIC)
+def test_another_question_on_the_same_topic_is_refused(pair_model, a, b):
+    assert pair_model.score(a, b) < STRICTNESS["strict"]
 
 
 def test_a_filler_does_not_make_a_near_miss_pass(pair_model):

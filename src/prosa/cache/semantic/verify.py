@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .pairs import PairModel
 
 # Strictness -> the least pair-model probability a hit needs (bench/semantic.py prints the table).
-STRICTNESS: dict[str, float] = {"strict": 0.92, "balanced": 0.9, "lenient": 0.85}
+STRICTNESS: dict[str, float] = {"strict": 0.85, "balanced": 0.8, "lenient": 0.75}
 DEFAULT_STRICTNESS = "strict"
 _MEMO = 4096
 
