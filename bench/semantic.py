@@ -89,6 +89,7 @@ FROZEN = (
     ("semantic_frozen_v22.tsv", "v22, test: blind like v19; first run on F2+F3"),
     ("semantic_frozen_v23.tsv", "v23, HELD OUT: blind like v19, after v21/v22's first runs"),
     ("semantic_frozen_v24.tsv", "v24, HELD OUT: blind like v19, committed with v23"),
+    # v25 and v26 are frozen too (README), and not read here: they are held out for the next model.
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 # Validation too (never trained on), written blind: near-misses of the kinds the test sets found wrong
