@@ -6,8 +6,10 @@
 - Client.chat semantic hit end to end (SQLite store), a new paraphrase (embeds) vs a repeated one.
 - Lookup plus verification for every question of the frozen set, its 'a' questions indexed
   (the embedding of the new question, the index search and the pair model).
+- Retrieval: each second question of v19-v24 looked up among all of its set's first questions, as a
+  cache would; every hit the set's paraphrase pairs do not link to it is printed.
 - Precision (with its one-sided 95% Clopper-Pearson lower bound) and recall on the development
-  sets and on every frozen set, guards only and the verifier at each strictness.
+  sets and on every frozen set in FROZEN, guards only and the verifier at each strictness.
 
 Run: python bench/semantic.py [--quick]   (--quick skips the 100k cases)
 """
