@@ -6,7 +6,7 @@
 - Client.chat semantic hit end to end (SQLite store), a new paraphrase (embeds) vs a repeated one.
 - Lookup plus verification for every question of the frozen set, its 'a' questions indexed
   (the embedding of the new question, the index search and the pair model).
-- Retrieval: each second question of v19-v24 looked up among all of its set's first questions, as a
+- Retrieval: each second question of v19-v26 looked up among all of its set's first questions, as a
   cache would; every hit the set's paraphrase pairs do not link to it is printed.
 - Precision (with its one-sided 95% Clopper-Pearson lower bound) and recall on the development
   sets and on every frozen set in FROZEN, guards only and the verifier at each strictness.
@@ -51,10 +51,10 @@ DEV = (
 TRAIN = sorted((Path(__file__).resolve().parent.parent / "train" / "data").glob("*.tsv"))
 # The frozen test sets, oldest first, and what is known of each. v1-v5 are the validation sets: the
 # pair model never trained on them, but its bars were chosen on them. v6-v18 were test sets (never
-# trained or tuned on) until the shipped model (H2+H3) trained on them: their figures are training
-# scores now. v19-v22 are test sets: v19 and v20 were first run on F2+F3 (trained with style on both
-# sides), v21 and v22 were held out and run once on it. v23 and v24 were committed before anything
-# was run on them and are held out for H2+H3.
+# trained or tuned on) until round H's model trained on them: their figures are training scores now.
+# v19-v24 are test sets: v19-v22 were first run on F2+F3 (trained with style on both sides), v23 and
+# v24 on H2+H3 (trained with topic pairs). v25 and v26 were committed before anything was run on
+# them and are held out for I2+I3 (H's recipe, topic pairs read by hand).
 # Each is scored on the pairs that no development or training set or older frozen set holds (blind
 # writers repeat a few common pairs by chance).
 FROZEN = (
@@ -63,35 +63,39 @@ FROZEN = (
     ("semantic_frozen_v3.tsv", "v3, validation"),
     ("semantic_frozen_v4.tsv", "v4, validation"),
     ("semantic_frozen_v5.tsv", "v5, validation"),
-    ("semantic_frozen_v6.tsv", "v6, TRAINED ON by H2+H3 (a test set before): briefed as the trainers were"),
-    ("semantic_frozen_v7.tsv", "v7, TRAINED ON by H2+H3 (a test set before): blind"),
-    ("semantic_frozen_v8.tsv", "v8, TRAINED ON by H2+H3 (a test set before): blind"),
+    (
+        "semantic_frozen_v6.tsv",
+        "v6, TRAINED ON since round H (a test set before): briefed as the trainers were",
+    ),
+    ("semantic_frozen_v7.tsv", "v7, TRAINED ON since round H (a test set before): blind"),
+    ("semantic_frozen_v8.tsv", "v8, TRAINED ON since round H (a test set before): blind"),
     (
         "semantic_frozen_v9.tsv",
-        "v9, TRAINED ON by H2+H3 (a test set before): its first run prompted training pairs",
+        "v9, TRAINED ON since round H (a test set before): its first run prompted training pairs",
     ),
-    ("semantic_frozen_v10.tsv", "v10, TRAINED ON by H2+H3 (a test set before): blind"),
+    ("semantic_frozen_v10.tsv", "v10, TRAINED ON since round H (a test set before): blind"),
     (
         "semantic_frozen_v11.tsv",
-        "v11, TRAINED ON by H2+H3 (a test set before): its first run prompted training pairs",
+        "v11, TRAINED ON since round H (a test set before): its first run prompted training pairs",
     ),
-    ("semantic_frozen_v12.tsv", "v12, TRAINED ON by H2+H3 (a test set before): blind"),
-    ("semantic_frozen_v13.tsv", "v13, TRAINED ON by H2+H3 (a test set before): blind"),
-    ("semantic_frozen_v14.tsv", "v14, TRAINED ON by H2+H3 (a test set before): blind"),
-    ("semantic_frozen_v15.tsv", "v15, TRAINED ON by H2+H3 (a test set before): blind"),
+    ("semantic_frozen_v12.tsv", "v12, TRAINED ON since round H (a test set before): blind"),
+    ("semantic_frozen_v13.tsv", "v13, TRAINED ON since round H (a test set before): blind"),
+    ("semantic_frozen_v14.tsv", "v14, TRAINED ON since round H (a test set before): blind"),
+    ("semantic_frozen_v15.tsv", "v15, TRAINED ON since round H (a test set before): blind"),
     (
         "semantic_frozen_v16.tsv",
-        "v16, TRAINED ON by H2+H3 (a test set before): its first run found the punctuation shortcut",
+        "v16, TRAINED ON since round H (a test set before): its first run found the punctuation shortcut",
     ),
-    ("semantic_frozen_v17.tsv", "v17, TRAINED ON by H2+H3 (a test set before): blind"),
-    ("semantic_frozen_v18.tsv", "v18, TRAINED ON by H2+H3 (a test set before): blind"),
+    ("semantic_frozen_v17.tsv", "v17, TRAINED ON since round H (a test set before): blind"),
+    ("semantic_frozen_v18.tsv", "v18, TRAINED ON since round H (a test set before): blind"),
     ("semantic_frozen_v19.tsv", "v19, test: blind, styles on both sides; first run on F2+F3"),
     ("semantic_frozen_v20.tsv", "v20, test: blind like v19; first run on F2+F3"),
     ("semantic_frozen_v21.tsv", "v21, test: blind like v19; first run on F2+F3"),
     ("semantic_frozen_v22.tsv", "v22, test: blind like v19; first run on F2+F3"),
-    ("semantic_frozen_v23.tsv", "v23, HELD OUT: blind like v19, after v21/v22's first runs"),
-    ("semantic_frozen_v24.tsv", "v24, HELD OUT: blind like v19, committed with v23"),
-    # v25 and v26 are frozen too (README), and not read here: they are held out for the next model.
+    ("semantic_frozen_v23.tsv", "v23, test: blind like v19; first run on H2+H3"),
+    ("semantic_frozen_v24.tsv", "v24, test: blind like v19; first run on H2+H3"),
+    ("semantic_frozen_v25.tsv", "v25, HELD OUT: blind like v19, after v23/v24's first runs"),
+    ("semantic_frozen_v26.tsv", "v26, HELD OUT: blind like v19, committed with v25"),
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 # Validation too (never trained on), written blind: near-misses of the kinds the test sets found wrong
@@ -102,7 +106,7 @@ HARD = {
     "semantic_validation_hard3.tsv": "scope: a question narrowed or widened by one phrase",
 }
 LATENCY_SET = 5  # lookup latency is measured on v6's questions, as it has been since v6
-RETRIEVAL_SETS = (18, 19, 20, 21, 22, 23)  # v19-v24: what a cache of each set's questions serves
+RETRIEVAL_SETS = (18, 19, 20, 21, 22, 23, 24, 25)  # v19-v26: what a cache of each set's questions serves
 
 
 def frozen_pairs(index: int) -> list:
@@ -352,7 +356,7 @@ def main() -> None:
     parser.add_argument(
         "--dev-only",
         action="store_true",
-        help="with --quality: without the test sets (for tuning: v6-v24 are not read)",
+        help="with --quality: without the test sets (for tuning: v6-v26 are not read)",
     )
     args = parser.parse_args()
     print(

@@ -7,9 +7,10 @@ words" as a paraphrase: F2+F3 (shipped before round H) served five such answers 
 questions. This writes, for a seeded share of each file's questions, its nearest question (bundled
 MiniLM) from another pair of the same file, as a label-0 ``topic`` pair, unless the two are linked:
 the same text (ignoring case, spacing and closing punctuation), or joined through the file's
-paraphrase pairs, or already a pair of that file. ``--thin 3`` keeps a seeded third of them
-(``data/topic.tsv``, what the shipped model learnt from). The rule labels them, not a reader: a
-few are one question in other words.
+paraphrase pairs, or already a pair of that file. ``--thin 3`` keeps a seeded third of them. The
+rule labels them, not a reader, and a few are one question in other words: ``--verdicts`` drops
+those that readers judged the same request (``data/read/topic_verdicts.tsv``). ``data/topic.tsv``,
+what the shipped model learnt from, is ``--thin 3 --verdicts data/read/topic_verdicts.tsv``.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def main() -> None:
         "--thin", type=int, default=1, help="keep one pair in THIN (a seeded shuffle of them all)"
     )
     ap.add_argument("--thin-seed", type=int, default=1)
+    ap.add_argument(
+        "--verdicts", help="a TSV of readers' verdicts (verdict, a, b): drop the pairs read as `same`"
+    )
     args = ap.parse_args()
     rng = random.Random(args.seed)
     embedder = load_embedder("minilm")
@@ -89,6 +93,10 @@ def main() -> None:
     if args.thin > 1:  # all topic pairs taught a model to refuse too many paraphrases (round G)
         random.Random(args.thin_seed).shuffle(rows)
         rows = rows[: len(rows) // args.thin]
+    if args.verdicts:  # the rule's labels, corrected by readers: a few topic pairs are one question
+        with open(args.verdicts, encoding="utf-8", newline="") as f:
+            same = {(r["a"], r["b"]) for r in csv.DictReader(f, delimiter="\t") if r["verdict"] == "same"}
+        rows = [row for row in rows if row not in same]
     with open(args.out, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(["label", "category", "a", "b"])

@@ -217,18 +217,14 @@ def test_the_pair_model_does_not_read_closing_punctuation(pair_model):
 
 
 # Two different questions on one topic, as a cache holds many. Made up before any model trained on
-# topic pairs was scored (the descriptions are in the round's log); the model before them served the
-# Go and the basil pairs. The hiccups pair is still served (0.940): the README's wrong answers say so.
+# topic pairs was scored (the descriptions are in the round's log): F2+F3 served the Go and the basil
+# pairs, H2+H3 the hiccups pair (0.940).
 SAME_TOPIC = [
     ("How do I get the length of a list in Go?", "How do I write a for loop in Go?"),
     ("How long do I boil an egg for a runny yolk?", "How do I peel a boiled egg easily?"),
     ("How should I store fresh basil?", "How do I grow basil indoors?"),
     ("Can I renew my UK passport online?", "How long does a UK passport renewal take to arrive?"),
-    pytest.param(
-        "What causes hiccups?",
-        "How do I get rid of hiccups?",
-        marks=pytest.mark.xfail(strict=True, reason="a known wrong answer: served at 0.940"),
-    ),
+    ("What causes hiccups?", "How do I get rid of hiccups?"),
     ("How do I change a flat bike tyre?", "What pressure should my bike tyres be?"),
 ]
 
