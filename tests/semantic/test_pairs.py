@@ -216,9 +216,9 @@ def test_the_pair_model_does_not_read_closing_punctuation(pair_model):
     assert got[0] < STRICTNESS["strict"]
 
 
-# Two different questions on one topic, as a cache holds many. Made up before any model trained on
-# topic pairs was scored (the descriptions are in the round's log): F2+F3 served the Go and the basil
-# pairs, H2+H3 the hiccups pair (0.940).
+# Two different questions on one topic, as a cache holds many. Described before any model trained on
+# topic pairs was scored (the round's log; F2+F3 served the Go and the basil pairs as first worded
+# there) and worded as here later: H2+H3 served the hiccups pair (0.940), F2+F3 none of these.
 SAME_TOPIC = [
     ("How do I get the length of a list in Go?", "How do I write a for loop in Go?"),
     ("How long do I boil an egg for a runny yolk?", "How do I peel a boiled egg easily?"),
