@@ -33,6 +33,28 @@ def test_one_at_a_time_equals_batched(minilm):
     assert np.abs(batched - single).max() < 1e-5
 
 
+def test_gelu_is_berts_erf_gelu():
+    import math
+
+    from prosa.cache.semantic.minilm import _gelu
+
+    x = np.linspace(-9, 9, 3000, dtype=np.float32).reshape(3, -1)
+    want = np.array([v / 2 * (1 + math.erf(v / math.sqrt(2))) for v in x.ravel().tolist()]).reshape(x.shape)
+    assert np.abs(_gelu(x.copy()) - want).max() < 2e-6
+
+
+def test_the_dense_weights_share_one_buffer(minilm):
+    # One array of 4 MB or more gets huge pages from numpy (see minilm.pack); each matrix alone would not.
+    from prosa.cache.semantic.pairs import PairModel
+
+    for layers in [minilm.model.layers] + [m.encoder.layers for m in PairModel(minilm.model).members]:
+        buffer = layers[0].qkv_w.base
+        assert buffer is not None and buffer.nbytes >= 4 << 20
+        for layer in layers:
+            for w in (layer.qkv_w, layer.out_w, layer.up_w, layer.down_w):
+                assert w.base is buffer and w.flags.c_contiguous
+
+
 def test_paraphrases_score_higher_than_unrelated_questions(minilm):
     a, b, c = minilm.embed(["How do I boil an egg?", "How do you boil an egg?", "What is the GDP of Japan?"])
     assert a @ b > 0.9 > 0.3 > a @ c

@@ -116,22 +116,34 @@ class _OneBlasThread:
             self.set(before)
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    """erf to 1.5e-7 (Abramowitz & Stegun 7.1.26): numpy has none, and BERT's GELU is the erf one."""
-    sign = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return sign * (1.0 - poly * np.exp(-a * a))
+# erf to 1.5e-7 (Abramowitz & Stegun 7.1.26): numpy has none, and BERT's GELU is the erf one.
+_ERF_P = np.float32(0.3275911)
+_ERF_A = [np.float32(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)]
+_ONE, _HALF, _SQRT_HALF = np.float32(1.0), np.float32(0.5), np.float32(0.7071067811865476)
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's (erf) GELU, in place: ``x`` is a temporary of the forward pass."""
-    half = x * np.float32(0.5)
-    x *= np.float32(0.7071067811865476)
-    x[...] = _erf(x)
-    x += np.float32(1.0)
-    x *= half
+    """BERT's (erf) GELU, ``x / 2 * (1 + erf(x / sqrt 2))``, in place: ``x`` is a temporary of the
+    forward pass. Every step writes into one of two buffers: with a new array per step it took 2.5
+    times as long (0.32 against 0.12 ms for a pair's 1536 x 24 states), for the same bits."""
+    a = np.abs(x)
+    a *= _SQRT_HALF  # |z|
+    t = a * _ERF_P
+    t += _ONE
+    np.reciprocal(t, out=t)
+    q = t * _ERF_A[0]
+    for c in _ERF_A[1:]:  # Horner
+        q += c
+        q *= t
+    np.square(a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    q *= a  # 1 - erf(|z|)
+    np.subtract(_ONE, q, out=q)
+    np.copysign(q, x, out=q)  # erf(z)
+    q += _ONE
+    x *= _HALF
+    x *= q
     return x
 
 
@@ -173,6 +185,23 @@ class _Layer:
         self.ln2_w, self.ln2_b = column(f"{p}.output.LayerNorm.weight"), column(f"{p}.output.LayerNorm.bias")
 
 
+def pack(layers: list[_Layer]) -> None:
+    """Move the layers' dense weights into one buffer. Numpy asks Linux for huge pages for an array
+    of 4 MB or more, and each layer's matrices are smaller: spread over 4 KB pages, the 42 MB a
+    question reads miss the TLB. One buffer took an embedding from 9.0 to 8.4 ms and the pair model
+    from 14.4 to 13.7 ms here; without transparent huge pages it changes nothing."""
+    names = ("qkv_w", "out_w", "up_w", "down_w")
+    buffer = np.empty(sum(getattr(layer, n).size for layer in layers for n in names), dtype=np.float32)
+    start = 0
+    for layer in layers:
+        for name in names:
+            w = getattr(layer, name)
+            view = buffer[start : start + w.size].reshape(w.shape)
+            view[...] = w
+            setattr(layer, name, view)
+            start += w.size
+
+
 class MiniLM:
     """A BERT encoder with mean pooling: text in, unit-length float32 vectors out.
 
@@ -197,6 +226,7 @@ class MiniLM:
         self.ln_w = np.asarray(t["embeddings.LayerNorm.weight"])
         self.ln_b = np.asarray(t["embeddings.LayerNorm.bias"])
         self.layers = [_Layer(t, f"encoder.layer.{i}") for i in range(config["num_hidden_layers"])]
+        pack(self.layers)
         self._blas = _OneBlasThread()
 
     def count_tokens(self, text: str) -> int:
@@ -265,23 +295,23 @@ class MiniLM:
         for layer in self.layers:
             if stop is not None and stop.is_set():
                 raise Stopped
-            qkv = (dense(layer.qkv_w, x) + layer.qkv_b).reshape(3, heads, size, n, width)
+            qkv = dense(layer.qkv_w, x)
+            qkv += layer.qkv_b
+            qkv = qkv.reshape(3, heads, size, n, width)
             q = qkv[0].transpose(2, 0, 3, 1) * scale  # (n, heads, width, size)
             scores = q @ qkv[1].transpose(2, 0, 1, 3) + bias  # keys (n, heads, size, width)
             scores -= scores.max(-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(-1, keepdims=True)
             context = qkv[2].transpose(2, 0, 1, 3) @ scores.transpose(0, 1, 3, 2)  # (n, heads, size, width)
-            x = _layer_norm(
-                dense(layer.out_w, context.transpose(1, 2, 0, 3).reshape(self.dim, n * width))
-                + layer.out_b
-                + x,
-                layer.ln1_w,
-                layer.ln1_b,
-                self.eps,
-            )
-            hidden = _gelu(dense(layer.up_w, x) + layer.up_b)
-            x = _layer_norm(
-                dense(layer.down_w, hidden) + layer.down_b + x, layer.ln2_w, layer.ln2_b, self.eps
-            )
+            y = dense(layer.out_w, context.transpose(1, 2, 0, 3).reshape(self.dim, n * width))
+            y += layer.out_b
+            y += x
+            x = _layer_norm(y, layer.ln1_w, layer.ln1_b, self.eps)
+            hidden = dense(layer.up_w, x)
+            hidden += layer.up_b
+            y = dense(layer.down_w, _gelu(hidden))
+            y += layer.down_b
+            y += x
+            x = _layer_norm(y, layer.ln2_w, layer.ln2_b, self.eps)
         return x.T.reshape(n, width, self.dim), mask

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .minilm import MiniLM, Stopped, _Layer, worker_pool
+from .minilm import MiniLM, Stopped, _Layer, pack, worker_pool
 
 ADAPTERS = Path(__file__).with_name("pairs.npz")
 _TARGETS = (("qkv_w", "qkv"), ("out_w", "out"), ("up_w", "up"), ("down_w", "down"))
@@ -153,6 +153,7 @@ class _Member:
         encoder.token_types = t["token_type"]
         encoder.ln_w, encoder.ln_b = t["ln_w"], t["ln_b"]
         encoder.layers = [_adapted(layer, t, i) for i, layer in enumerate(base.layers)]
+        pack(encoder.layers)
         self.encoder = encoder
         self.head_w, self.head_b = t["head_w"], float(t["head_b"].reshape(-1)[0])
 

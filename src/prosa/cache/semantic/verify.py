@@ -7,14 +7,14 @@ at once and gives the probability that one answer serves both; a candidate is ve
 probability reaches the strictness's bar.
 
 The bars were chosen on the validation sets (the frozen sets v1-v5 and three hard sets of close
-near-misses; the model never trained on them) and the development sets, never on a test set; the
+near-misses, which the model never trained on) and the development sets, never on a test set; the
 README has the tables. Each near-miss was read as written and with four harmless fillers added to
 its second question ("sorry if this is a dumb question, but ...", "yo ...", "..., cheers?", "... -
-any ideas?", none of them in training). Strict is the bar that serves the fewest of those with
-recall 0.78 on v1-v5: 23 of the 2,892 near-misses' 14,460 readings, one of them unedited ("What's
-the best way to learn to drive?" / "Do I have to learn to drive?", 0.994). Balanced and lenient are
-the next two steps of 0.05, 0.9 and 0.85: 28 and 51. The model's own weights rest on no word list:
-it learnt from labelled pairs (``train/``).
+any ideas?", none of them in training), and each question against its nearest question of another
+pair ("cross", as a cache holds many questions on one topic). Strict is the bar that serves the
+fewest of those readings with recall 0.78 on v1-v5: 161 (none unedited, 61 with a filler, 100
+cross) at recall 0.807. Balanced and lenient are the next two steps of 0.05, 0.8 and 0.75: 227
+and 278. The model's own weights rest on no word list: it learnt from labelled pairs (``train/``).
 """
 
 from __future__ import annotations
