@@ -39,6 +39,8 @@ FROZEN = (
     "semantic_frozen_v24.tsv",
     "semantic_frozen_v25.tsv",
     "semantic_frozen_v26.tsv",
+    "semantic_frozen_v27.tsv",
+    "semantic_frozen_v28.tsv",
 )
 DEV = (
     "semantic_pairs.tsv",
