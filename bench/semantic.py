@@ -6,7 +6,7 @@
 - Client.chat semantic hit end to end (SQLite store), a new paraphrase (embeds) vs a repeated one.
 - Lookup plus verification for every question of the frozen set, its 'a' questions indexed
   (the embedding of the new question, the index search and the pair model).
-- Retrieval: each second question of v19-v26 looked up among all of its set's first questions, as a
+- Retrieval: each second question of v19-v28 looked up among all of its set's first questions, as a
   cache would; every hit the set's paraphrase pairs do not link to it is printed.
 - Precision (with its one-sided 95% Clopper-Pearson lower bound) and recall on the development
   sets and on every frozen set in FROZEN, guards only and the verifier at each strictness.
@@ -52,9 +52,9 @@ TRAIN = sorted((Path(__file__).resolve().parent.parent / "train" / "data").glob(
 # The frozen test sets, oldest first, and what is known of each. v1-v5 are the validation sets: the
 # pair model never trained on them, but its bars were chosen on them. v6-v18 were test sets (never
 # trained or tuned on) until round H's model trained on them: their figures are training scores now.
-# v19-v24 are test sets: v19-v22 were first run on F2+F3 (trained with style on both sides), v23 and
-# v24 on H2+H3 (trained with topic pairs). v25 and v26 were committed before anything was run on
-# them and are held out for I2+I3 (H's recipe, topic pairs read by hand).
+# v19-v24 were test sets (v19-v22 first run on F2+F3, v23 and v24 on H2+H3) until round J's model
+# trained on them: training scores now too. v25 and v26 are test sets, run once on I2+I3 (held out for
+# it). v27 and v28 were committed before anything was run on them and are held out for J2+J3.
 # Each is scored on the pairs that no development or training set or older frozen set holds (blind
 # writers repeat a few common pairs by chance).
 FROZEN = (
@@ -88,14 +88,34 @@ FROZEN = (
     ),
     ("semantic_frozen_v17.tsv", "v17, TRAINED ON since round H (a test set before): blind"),
     ("semantic_frozen_v18.tsv", "v18, TRAINED ON since round H (a test set before): blind"),
-    ("semantic_frozen_v19.tsv", "v19, test: blind, styles on both sides; first run on F2+F3"),
-    ("semantic_frozen_v20.tsv", "v20, test: blind like v19; first run on F2+F3"),
-    ("semantic_frozen_v21.tsv", "v21, test: blind like v19; first run on F2+F3"),
-    ("semantic_frozen_v22.tsv", "v22, test: blind like v19; first run on F2+F3"),
-    ("semantic_frozen_v23.tsv", "v23, test: blind like v19; first run on H2+H3"),
-    ("semantic_frozen_v24.tsv", "v24, test: blind like v19; first run on H2+H3"),
-    ("semantic_frozen_v25.tsv", "v25, HELD OUT: blind like v19, after v23/v24's first runs"),
-    ("semantic_frozen_v26.tsv", "v26, HELD OUT: blind like v19, committed with v25"),
+    (
+        "semantic_frozen_v19.tsv",
+        "v19, TRAINED ON since round J (a test set before): blind, styles on both sides; first run on F2+F3",
+    ),
+    (
+        "semantic_frozen_v20.tsv",
+        "v20, TRAINED ON since round J (a test set before): blind like v19; first run on F2+F3",
+    ),
+    (
+        "semantic_frozen_v21.tsv",
+        "v21, TRAINED ON since round J (a test set before): blind like v19; first run on F2+F3",
+    ),
+    (
+        "semantic_frozen_v22.tsv",
+        "v22, TRAINED ON since round J (a test set before): blind like v19; first run on F2+F3",
+    ),
+    (
+        "semantic_frozen_v23.tsv",
+        "v23, TRAINED ON since round J (a test set before): blind like v19; first run on H2+H3",
+    ),
+    (
+        "semantic_frozen_v24.tsv",
+        "v24, TRAINED ON since round J (a test set before): blind like v19; first run on H2+H3",
+    ),
+    ("semantic_frozen_v25.tsv", "v25, test: blind like v19; first run on I2+I3"),
+    ("semantic_frozen_v26.tsv", "v26, test: blind like v19; first run on I2+I3"),
+    ("semantic_frozen_v27.tsv", "v27, HELD OUT: blind like v19, committed before round J was trained"),
+    ("semantic_frozen_v28.tsv", "v28, HELD OUT: blind like v19, committed with v27"),
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 # Validation too (never trained on), written blind: near-misses of the kinds the test sets found wrong
@@ -104,9 +124,10 @@ HARD = {
     "semantic_validation_hard.tsv": "antonym, who does what, modality",
     "semantic_validation_hard2.tsv": "scope, entity, number, date, unit, polarity, language",
     "semantic_validation_hard3.tsv": "scope: a question narrowed or widened by one phrase",
+    "semantic_validation_hard4.tsv": "who does what, and order that changes nothing: round J's probe",
 }
 LATENCY_SET = 5  # lookup latency is measured on v6's questions, as it has been since v6
-RETRIEVAL_SETS = (18, 19, 20, 21, 22, 23, 24, 25)  # v19-v26: what a cache of each set's questions serves
+RETRIEVAL_SETS = tuple(range(18, 28))  # v19-v28 (v19-v24 trained on since round J): what a cache serves
 
 
 def frozen_pairs(index: int) -> list:

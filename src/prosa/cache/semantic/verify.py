@@ -6,15 +6,16 @@ population" score less than many near-misses. The pair model (:mod:`.pairs`) rea
 at once and gives the probability that one answer serves both; a candidate is verified when that
 probability reaches the strictness's bar.
 
-The bars were chosen on the validation sets (the frozen sets v1-v5 and three hard sets of close
+The bars were chosen on the validation sets (the frozen sets v1-v5 and four hard sets of close
 near-misses, which the model never trained on) and the development sets, never on a test set; the
-README has the tables. Each near-miss was read as written and with four harmless fillers added to
-its second question ("sorry if this is a dumb question, but ...", "yo ...", "..., cheers?", "... -
+README has the tables. Each near-miss was read as written and (but the fourth hard set's) with
+four harmless fillers added to its second question ("sorry if this is a dumb question, but ...", "yo ...", "..., cheers?", "... -
 any ideas?", none of them in training), and each question against its nearest question of another
 pair ("cross", as a cache holds many questions on one topic). Strict is the bar that serves the
-fewest of those readings with recall 0.78 on v1-v5: 161 (none unedited, 61 with a filler, 100
-cross) at recall 0.807. Balanced and lenient are the next two steps of 0.05, 0.8 and 0.75: 227
-and 278. The model's own weights rest on no word list: it learnt from labelled pairs (``train/``).
+fewest of those readings with recall 0.78 on v1-v5: 113 (none unedited, 23 with a filler, 90
+cross, none of the fourth hard set's 180 who-does-what near-misses) at recall 0.789. Balanced and
+lenient are the next two steps of 0.05, 0.85 and 0.8: 174 and 218. The model's own weights rest on
+no word list: it learnt from labelled pairs (``train/``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .pairs import PairModel
 
 # Strictness -> the least pair-model probability a hit needs (bench/semantic.py prints the table).
-STRICTNESS: dict[str, float] = {"strict": 0.85, "balanced": 0.8, "lenient": 0.75}
+STRICTNESS: dict[str, float] = {"strict": 0.9, "balanced": 0.85, "lenient": 0.8}
 DEFAULT_STRICTNESS = "strict"
 _MEMO = 4096
 
