@@ -8,14 +8,14 @@ probability reaches the strictness's bar.
 
 The bars were chosen on the validation sets (the frozen sets v1-v5 and four hard sets of close
 near-misses, which the model never trained on) and the development sets, never on a test set; the
-README has the tables. Each near-miss was read as written and (but the fourth hard set's) with
-four harmless fillers added to its second question ("sorry if this is a dumb question, but ...", "yo ...", "..., cheers?", "... -
+README has the tables. Each near-miss was read as written and with four harmless fillers added to
+its second question ("sorry if this is a dumb question, but ...", "yo ...", "..., cheers?", "... -
 any ideas?", none of them in training), and each question against its nearest question of another
-pair ("cross", as a cache holds many questions on one topic). Strict is the bar that serves the
-fewest of those readings with recall 0.78 on v1-v5: 113 (none unedited, 23 with a filler, 90
-cross, none of the fourth hard set's 180 who-does-what near-misses) at recall 0.789. Balanced and
-lenient are the next two steps of 0.05, 0.85 and 0.8: 174 and 218. The model's own weights rest on
-no word list: it learnt from labelled pairs (``train/``).
+pair ("cross", as a cache holds many questions on one topic); the fourth hard set's only as written.
+Strict is the bar that serves the fewest of those readings with recall 0.78 on v1-v5: 113 (none
+unedited, 23 with a filler, 90 cross, none of the fourth hard set's 180 who-does-what near-misses)
+at recall 0.789. Balanced and lenient are the next two steps of 0.05, 0.85 and 0.8: 174 and 218.
+The model's own weights rest on no word list: it learnt from labelled pairs (``train/``).
 """
 
 from __future__ import annotations
