@@ -41,6 +41,8 @@ FROZEN = (
     "semantic_frozen_v26.tsv",
     "semantic_frozen_v27.tsv",
     "semantic_frozen_v28.tsv",
+    "semantic_frozen_v29.tsv",
+    "semantic_frozen_v30.tsv",
 )
 DEV = (
     "semantic_pairs.tsv",
