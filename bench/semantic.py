@@ -377,7 +377,7 @@ def main() -> None:
     parser.add_argument(
         "--dev-only",
         action="store_true",
-        help="with --quality: without the test sets (for tuning: v6-v26 are not read)",
+        help=f"with --quality: without the test sets (for tuning: v6-v{len(FROZEN)} are not read)",
     )
     args = parser.parse_args()
     print(
