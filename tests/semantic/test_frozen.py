@@ -43,6 +43,8 @@ FROZEN = (
     "semantic_frozen_v28.tsv",
     "semantic_frozen_v29.tsv",
     "semantic_frozen_v30.tsv",
+    "semantic_frozen_v31.tsv",
+    "semantic_frozen_v32.tsv",
 )
 DEV = (
     "semantic_pairs.tsv",
