@@ -94,6 +94,15 @@ def test_near_misses_are_refused_end_to_end(scripted_upstream, near_miss, verify
     assert reply.cached is False and reply.text.endswith(near_miss)
 
 
+def test_a_number_in_digits_changed_is_refused_end_to_end(scripted_upstream):
+    # The pair model alone serves the first near-miss (0.995 at strict's 0.9): the digits check refuses it.
+    c = client(scripted_upstream)
+    c.chat("What does error code 0x80070005 mean in Windows Update?", model="echo")
+    assert c.chat("windows update fails with 0x80070002, what does it mean", model="echo").cached is False
+    paraphrase = "windows update keeps failing with error 0x80070005, what does that mean"
+    assert c.chat(paraphrase, model="echo").cached == "semantic"
+
+
 def test_semantic_is_off_unless_asked(scripted_upstream):
     c = client(scripted_upstream, semantic=False)
     c.chat(Q, model="echo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prosa.cache.semantic.guards import GUARDS, veto
+from prosa.cache.semantic.guards import GUARDS, digits_apart, veto
 
 VETOED = [
     ("numbers", "What is 15% of 200?", "What is 20% of 200?"),
@@ -96,3 +96,27 @@ def test_a_best_way_frame_is_no_comparison():
     assert veto("What's the best way to remove a wasp nest?", "How do I remove a wasp nest?") is None
     assert veto("What is the best city to live in?", "What is the worst city to live in?") == "comparison"
     assert veto("What's the best way to lose a game?", "What's the best way to win a game?") == "comparison"
+
+
+APART = [
+    ("What does exit code 137 mean in Docker?", "docker container exited with code 139, what does that mean"),
+    ("Is a 2019 MacBook Pro still worth buying?", "should I still buy a macbook pro from 2021"),
+    ("How do I resize a 4K video to 1080p?", "How do I resize a 4K video to 720p?"),
+]
+TOGETHER = [
+    ("What is 15% of 80?", "What is fifteen percent of 80?"),  # one side in words
+    ("Can I live on a $60,000 salary in Denver?", "is 60k a year enough to live in denver"),
+    ("What is the 2nd amendment?", "what's the second amendment"),
+    ("How do I fix error 404 on my site?", "my site says page not found, how do I fix it"),  # one side only
+    ("How do I resize a 4K video to 1080p?", "resize 4k footage down to 1080p"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), APART)
+def test_numbers_in_digits_that_differ_on_both_sides_are_apart(a, b):
+    assert digits_apart(a, b) and digits_apart(b, a)
+
+
+@pytest.mark.parametrize(("a", "b"), TOGETHER)
+def test_a_number_held_on_the_other_side_in_any_form_is_not_apart(a, b):
+    assert not digits_apart(a, b) and not digits_apart(b, a)

@@ -105,6 +105,22 @@ def test_verifier_memoises_and_scores_candidates_in_one_batch(minilm):
     assert verdicts[1].reason == "pair" and not verdicts[1].verified
 
 
+def test_the_verifier_refuses_numbers_in_digits_apart_unread(minilm, monkeypatch):
+    verifier = Verifier(minilm, "lenient")
+    real, read = verifier.model.scores, []
+    monkeypatch.setattr(
+        verifier.model, "scores", lambda pairs, bar=None: (read.extend(pairs), real(pairs, bar))[1]
+    )
+    a = "What does exit code 137 mean in Docker?"
+    apart, same = (
+        "docker container exited with code 139, what does that mean",
+        "What does Docker exit code 137 mean?",
+    )
+    verdicts = verifier.verify_many(a, [apart, same])
+    assert (verdicts[0].score, verdicts[0].verified, verdicts[0].reason) == (0.0, False, "digits")
+    assert verdicts[1].reason != "digits" and read == [tuple(sorted((a, same)))]
+
+
 def test_guards_stand_aside_for_the_verifier_unless_asked():
     assert SemanticPolicy().guards is False
     assert SemanticPolicy(verify=False).guards is True

@@ -25,7 +25,7 @@ from ..._record import Record
 from .embed import load_embedder
 from .guards import veto
 from .policy import DEFAULT_THRESHOLD, VERIFIED_THRESHOLD
-from .verify import STRICTNESS
+from .verify import STRICTNESS, refused
 
 
 class Pair(Record):
@@ -58,7 +58,8 @@ def unseen(pairs: list[Pair], earlier: list[Path | str]) -> list[Pair]:
 
 
 def score(pairs: list[Pair], embedder: Any = "minilm", verify: bool = True) -> list[Pair]:
-    """Fill in each pair's cosine similarity, the guard that vetoes it (if any) and the verifier's score."""
+    """Fill in each pair's cosine similarity, the guard that vetoes it (if any) and the verifier's
+    score (0 for a pair the verifier refuses unread, as :class:`.verify.Verifier` does)."""
     model = load_embedder(embedder)
     texts = sorted({p.a for p in pairs} | {p.b for p in pairs})
     vectors = model.embed(texts)
@@ -73,7 +74,7 @@ def score(pairs: list[Pair], embedder: Any = "minilm", verify: bool = True) -> l
         for start in range(0, len(pairs), 32):
             some = pairs[start : start + 32]
             for p, s in zip(some, pair_model.scores([(p.a, p.b) for p in some]), strict=True):
-                p.score = round(float(s), 4)
+                p.score = 0.0 if refused(p.a, p.b) else round(float(s), 4)
     return pairs
 
 

@@ -33,6 +33,7 @@ class SemanticPolicy(Record):
       units, register or language (word lists). The default (None) is on when the verifier is off
       and off when it is on: on the validation sets, at strict, they would have stopped no near-miss
       the pair model let through and refused 220 paraphrases it verified. True adds them in front.
+      The verifier keeps one check of its own either way: numbers written in digits that differ.
     - ``max_question_tokens``: longer questions are never matched semantically (an embedding of a
       long text blurs the details that make two texts different).
     - ``candidates``: how many of the closest stored questions are judged, best first.
