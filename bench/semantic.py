@@ -6,7 +6,7 @@
 - Client.chat semantic hit end to end (SQLite store), a new paraphrase (embeds) vs a repeated one.
 - Lookup plus verification for every question of the frozen set, its 'a' questions indexed
   (the embedding of the new question, the index search and the pair model).
-- Retrieval: each second question of v19-v28 looked up among all of its set's first questions, as a
+- Retrieval: each second question of v19-v30 looked up among all of its set's first questions, as a
   cache would; every hit the set's paraphrase pairs do not link to it is printed.
 - Precision (with its one-sided 95% Clopper-Pearson lower bound) and recall on the development
   sets and on every frozen set in FROZEN, guards only and the verifier at each strictness.
@@ -54,7 +54,8 @@ TRAIN = sorted((Path(__file__).resolve().parent.parent / "train" / "data").glob(
 # trained or tuned on) until round H's model trained on them: their figures are training scores now.
 # v19-v24 were test sets (v19-v22 first run on F2+F3, v23 and v24 on H2+H3) until round J's model
 # trained on them: training scores now too. v25 and v26 are test sets, run once on I2+I3 (held out for
-# it). v27 and v28 were committed before anything was run on them and are held out for J2+J3.
+# it), v27 and v28 on J2+J3. v29 and v30 were committed after J2+J3 was chosen, before anything was run
+# on them, and first run on J2+J3 with the verifier's digits check (held out for both).
 # Each is scored on the pairs that no development or training set or older frozen set holds (blind
 # writers repeat a few common pairs by chance).
 FROZEN = (
@@ -114,8 +115,10 @@ FROZEN = (
     ),
     ("semantic_frozen_v25.tsv", "v25, test: blind like v19; first run on I2+I3"),
     ("semantic_frozen_v26.tsv", "v26, test: blind like v19; first run on I2+I3"),
-    ("semantic_frozen_v27.tsv", "v27, HELD OUT: blind like v19, committed before round J was trained"),
-    ("semantic_frozen_v28.tsv", "v28, HELD OUT: blind like v19, committed with v27"),
+    ("semantic_frozen_v27.tsv", "v27, test: blind like v19; first run on J2+J3"),
+    ("semantic_frozen_v28.tsv", "v28, test: blind like v19; first run on J2+J3"),
+    ("semantic_frozen_v29.tsv", "v29, HELD OUT: blind like v19, committed after round J was chosen"),
+    ("semantic_frozen_v30.tsv", "v30, HELD OUT: blind like v19, committed with v29"),
 )
 VALIDATION = 5  # FROZEN[:5]: what tuning may read (--dev-only)
 # Validation too (never trained on), written blind: near-misses of the kinds the test sets found wrong
@@ -127,7 +130,7 @@ HARD = {
     "semantic_validation_hard4.tsv": "who does what, and order that changes nothing: round J's probe",
 }
 LATENCY_SET = 5  # lookup latency is measured on v6's questions, as it has been since v6
-RETRIEVAL_SETS = tuple(range(18, 28))  # v19-v28 (v19-v24 trained on since round J): what a cache serves
+RETRIEVAL_SETS = tuple(range(18, 30))  # v19-v30 (v19-v24 trained on since round J): what a cache serves
 
 
 def frozen_pairs(index: int) -> list:
