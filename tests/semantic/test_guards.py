@@ -73,6 +73,7 @@ ALLOWED = [
     ("How can I change a flat tire?", "How can I change a flat tyre?"),
     ("Can you explain what a mortgage is?", "What is a mortgage?"),
     ("Why isn't Pluto a planet?", "Why is Pluto not a planet?"),
+    ("Can I withdraw from my 401(k) at 59½?", "Can I withdraw from my 401(k) at 59.5?"),  # not 591 and 2
 ]
 
 
@@ -102,6 +103,7 @@ APART = [
     ("What does exit code 137 mean in Docker?", "docker container exited with code 139, what does that mean"),
     ("Is a 2019 MacBook Pro still worth buying?", "should I still buy a macbook pro from 2021"),
     ("How do I resize a 4K video to 1080p?", "How do I resize a 4K video to 720p?"),
+    ("Can I bake a loaf with 1½ cups of flour?", "Can I bake a loaf with 11 cups of flour?"),
 ]
 TOGETHER = [
     ("What is 15% of 80?", "What is fifteen percent of 80?"),  # one side in words

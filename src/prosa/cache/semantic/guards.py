@@ -50,6 +50,7 @@ GUARDS = (
     "wording",
 )
 
+_FRACTION = re.compile(r"(\d*)([\u00bc-\u00be\u2150-\u215e])")  # "59½", "¾"
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[$€£¥%]")
 _SENTENCE_END = re.compile(r"[.?!:;\n]+\s*")
 _DEGREES = re.compile(r"°\s*([cCfF])\b")
@@ -324,6 +325,8 @@ def _quantities(lower: list[str]) -> tuple[Counter[str], tuple[str, ...], frozen
 
 
 def _normal(text: str) -> str:
+    # A vulgar fraction first: NFKC makes "59½" "591⁄2", which reads as the numbers 591 and 2.
+    text = _FRACTION.sub(lambda m: _canon(int(m[1] or 0) + unicodedata.numeric(m[2])), text)
     text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'")
     text = _DEGREES.sub(lambda m: " celsius " if m.group(1) in "cC" else " fahrenheit ", text)
     return _WHEN.sub("when", text)
