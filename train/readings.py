@@ -55,7 +55,21 @@ FILLERS = (
 )
 
 
-def _cross(pairs: list[Pair], embed) -> list[tuple[str, str]]:
+class _Vectors:
+    """MiniLM vectors of questions, each embedded once (the cross readings and the floor read the same)."""
+
+    def __init__(self) -> None:
+        self.embedder = load_embedder("minilm")
+        self.known: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        new = [t for t in dict.fromkeys(texts) if t not in self.known]
+        if new:
+            self.known.update(zip(new, self.embedder.embed(new), strict=True))
+        return np.stack([self.known[t] for t in texts])
+
+
+def _cross(pairs: list[Pair], embed: _Vectors) -> list[tuple[str, str]]:
     """Each 'b' question against its nearest 'a' question of another pair (deduplicated)."""
     firsts, seconds = sorted({p.a for p in pairs}), sorted({p.b for p in pairs})
     linked: dict[str, set[str]] = {}
@@ -72,9 +86,8 @@ def _cross(pairs: list[Pair], embed) -> list[tuple[str, str]]:
     return list(out)
 
 
-def readings() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+def readings(embed: _Vectors) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
     """(kind, a, b) for every reading, and v1-v5's paraphrase pairs."""
-    embed = load_embedder("minilm").embed
     sets = [read_pairs(bench.DATA / name) for name in list(bench.HARD)[:3]]
     sets += [bench.frozen_pairs(i) for i in range(bench.VALIDATION)]
     sets.append([p for name in bench.DEV for p in read_pairs(bench.DATA / name)])
@@ -98,21 +111,19 @@ def main() -> None:
     ap.add_argument("--bars", default="0.8,0.85,0.9,0.95")
     args = ap.parse_args()
     bars = [float(b) for b in args.bars.split(",")]
-    kinds, recall = readings()
-    embedder = load_embedder("minilm")
-    texts = sorted({t for _, a, b in kinds for t in (a, b)} | {t for pair in recall for t in pair})
-    vectors = embedder.embed(texts)
-    row = {t: i for i, t in enumerate(texts)}
+    embed = _Vectors()
+    kinds, recall = readings(embed)
+    embed(sorted({t for _, a, b in kinds for t in (a, b)} | {t for pair in recall for t in pair}))
 
     def similar(a: str, b: str) -> bool:
-        return float(vectors[row[a]] @ vectors[row[b]]) >= VERIFIED_THRESHOLD
+        return float(embed.known[a] @ embed.known[b]) >= VERIFIED_THRESHOLD
 
     todo = sorted({(a, b) for _, a, b in kinds if similar(a, b)} | {p for p in recall if similar(*p)})
     print(f"{len(kinds)} readings ({dict(Counter(k for k, _, _ in kinds))}); {len(todo)} reach the floor")
     rows = []
     for order, spec in enumerate(args.models):
         name, path = spec.split("=", 1)
-        model = PairModel(embedder.model, Path(path))
+        model = PairModel(embed.embedder.model, Path(path))
         scores: dict[tuple[str, str], float] = {}
         for start in range(0, len(todo), 32):
             chunk = todo[start : start + 32]
