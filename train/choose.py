@@ -3,8 +3,8 @@
 ``python train/choose.py [--sets 29,30] NAME=PAIRS.npz [NAME=PAIRS.npz ...]``
 
 ``readings.py`` (rounds H-K) fixes the bar where v1-v5 recall reaches 0.78, but the sets written blind
-since v19 are harder than v1-v5: at one bar their recall is 0.07-0.15 lower. This is round L's rule
-(session 11): the population is
+since v19 are harder than v1-v5: at one bar their recall is 0.07-0.15 lower. This is the rule of rounds L
+and M (2026-12-06): the population is
 
 - the frozen sets named by ``--sets`` (v29 and v30 by default: seen, never trained on), as the bench
   scores them: their paraphrases' recall and their near-misses served;
