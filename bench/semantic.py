@@ -302,14 +302,9 @@ def verify_case(tmp: Path, dev_only: bool = False) -> None:
     client.close()
 
 
-def retrieval_case(tmp: Path, index: int) -> None:
-    """What a cache of the set's 'a' questions serves each 'b' question: the hit should be a question
-    the set links to it by paraphrase pairs. Any other is printed as not linked: the b's own near-miss
-    or another pair's question, which no pairwise table counts. Nearly all are wrong answers; a few
-    are paraphrases the set's writers did not pair, which only a reader can tell."""
-    name, what = FROZEN[index]
-    pairs = frozen_pairs(index)
-    client = indexed_client(tmp / f"r{index}.db", pairs)
+def paraphrase_groups(pairs: list) -> dict[str, str]:
+    """Each question of ``pairs`` -> one question standing for all those the set links to it by
+    paraphrase pairs (transitively): two questions answer alike when their groups are the same."""
     group = {q: q for p in pairs for q in (p.a, p.b)}
 
     def find(q: str) -> str:
@@ -320,6 +315,18 @@ def retrieval_case(tmp: Path, index: int) -> None:
     for p in pairs:
         if p.label == 1:
             group[find(p.a)] = find(p.b)
+    return {q: find(q) for q in group}
+
+
+def retrieval_case(tmp: Path, index: int) -> None:
+    """What a cache of the set's 'a' questions serves each 'b' question: the hit should be a question
+    the set links to it by paraphrase pairs. Any other is printed as not linked: the b's own near-miss
+    or another pair's question, which no pairwise table counts. Nearly all are wrong answers; a few
+    are paraphrases the set's writers did not pair, which only a reader can tell."""
+    name, what = FROZEN[index]
+    pairs = frozen_pairs(index)
+    client = indexed_client(tmp / f"r{index}.db", pairs)
+    group = paraphrase_groups(pairs)
     near = {frozenset((p.a, p.b)) for p in pairs if p.label == 0}
     served = right = 0
     wrong: list[str] = []
@@ -329,7 +336,7 @@ def retrieval_case(tmp: Path, index: int) -> None:
             continue
         served += 1
         q = hit.entry.question
-        if q == b or find(q) == find(b):
+        if q == b or group[q] == group[b]:
             right += 1
         else:
             kind = "its near-miss" if frozenset((q, b)) in near else "another pair's question"

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from readings import _Vectors, readings
+from readings import _Vectors, readings, scored
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import semantic as bench  # noqa: E402
@@ -38,7 +38,6 @@ import semantic as bench  # noqa: E402
 from prosa.cache.semantic.evaluate import read_pairs  # noqa: E402
 from prosa.cache.semantic.pairs import PairModel  # noqa: E402
 from prosa.cache.semantic.policy import VERIFIED_THRESHOLD  # noqa: E402
-from prosa.cache.semantic.verify import refused  # noqa: E402
 
 BARS = [round(0.5 + 0.05 * i, 2) for i in range(10)]
 SPLITS = (0.7, 0.75, 0.8, 0.85)
@@ -70,31 +69,16 @@ class Population:
         return float(self.embed.known[a] @ self.embed.known[b])
 
     def _lookups(self, pairs: list) -> tuple[dict[str, str], dict[str, list[tuple[str, float]]]]:
-        group = {q: q for p in pairs for q in (p.a, p.b)}
-
-        def find(q: str) -> str:
-            while group[q] != q:
-                q = group[q]
-            return q
-
-        for p in pairs:
-            if p.label:
-                group[find(p.a)] = find(p.b)
         firsts, seconds = sorted({p.a for p in pairs}), sorted({p.b for p in pairs})
         sim = self.embed(seconds) @ self.embed(firsts).T
         cands = {
             b: [(firsts[j], float(sim[i, j])) for j in np.argsort(-sim[i])[:5] if sim[i, j] >= VERIFIED_THRESHOLD]
             for i, b in enumerate(seconds)
         }  # fmt: skip
-        return {q: find(q) for q in group}, cands
+        return bench.paraphrase_groups(pairs), cands
 
     def scores(self, model: PairModel) -> dict[tuple[str, str], float]:
-        out: dict[tuple[str, str], float] = {}
-        for start in range(0, len(self.todo), 32):
-            chunk = self.todo[start : start + 32]
-            for pair, s in zip(chunk, model.scores(chunk), strict=True):
-                out[pair] = 0.0 if refused(*pair) else float(s)
-        return out
+        return scored(model, self.todo)
 
     def figures(self, scores: dict[tuple[str, str], float], rule: Rule) -> dict:
         def served(a: str, b: str) -> bool:

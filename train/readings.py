@@ -103,6 +103,16 @@ def readings(embed: _Vectors) -> tuple[list[tuple[str, str, str]], list[tuple[st
     return out, recall
 
 
+def scored(model: PairModel, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """Each pair's score as the verifier gives it: 0 for a pair it refuses unread (the digits check)."""
+    out: dict[tuple[str, str], float] = {}
+    for start in range(0, len(pairs), 32):
+        chunk = pairs[start : start + 32]
+        for pair, s in zip(chunk, model.scores(chunk), strict=True):
+            out[pair] = 0.0 if refused(*pair) else float(s)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -124,11 +134,7 @@ def main() -> None:
     for order, spec in enumerate(args.models):
         name, path = spec.split("=", 1)
         model = PairModel(embed.embedder.model, Path(path))
-        scores: dict[tuple[str, str], float] = {}
-        for start in range(0, len(todo), 32):
-            chunk = todo[start : start + 32]
-            for pair, s in zip(chunk, model.scores(chunk), strict=True):
-                scores[pair] = 0.0 if refused(*pair) else float(s)
+        scores = scored(model, todo)
         for bar in bars:
             served = Counter(k for k, a, b in kinds if scores.get((a, b), 0.0) >= bar)
             found = sum(1 for p in recall if scores.get(p, 0.0) >= bar) / len(recall)
