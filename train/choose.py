@@ -1,6 +1,6 @@
 """Choose a pair model and its bar on the newest blind sets as well as the validation readings.
 
-``python train/choose.py [--sets 29,30] NAME=PAIRS.npz [NAME=PAIRS.npz ...]``
+``python train/choose.py [--sets 29,30] [--floors 0.5,0.45] NAME=PAIRS.npz [NAME=PAIRS.npz ...]``
 
 ``readings.py`` (rounds H-K) fixes the bar where v1-v5 recall reaches 0.78, but the sets written blind
 since v19 are harder than v1-v5: at one bar their recall is 0.07-0.15 lower. This is the rule of rounds L
@@ -19,6 +19,11 @@ it serves no more labelled near-misses than the reference and at most 15% more r
 hits; the pick is the passing candidate with the highest recall on ``--sets`` (ties: the stricter, then
 the first named). What ships changes only when the pick's recall is at least 2 points above
 the reference's. Run from the repository root with ``PYTHONPATH=src``: a few minutes a model.
+
+``--floors`` judges another family instead (session 12's rule): a lower floor for the candidates
+(the least cosine the model reads at all), with the reference's bar at or above 0.55 and a higher one
+below it (0.9-0.99); ties go to the higher floor, then the higher bar. The reference stays the first
+model at the 0.55 floor and 0.9.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from prosa.cache.semantic.policy import VERIFIED_THRESHOLD  # noqa: E402
 
 BARS = [round(0.5 + 0.05 * i, 2) for i in range(10)]
 SPLITS = (0.7, 0.75, 0.8, 0.85)
+LOW_BARS = (0.9, 0.95, 0.97, 0.99)  # under 0.55, with --floors
 REFERENCE_BAR, MARGIN = 0.9, 1.15
 Rule = Callable[[float], float]  # the bar a pair of this cosine needs
 
@@ -48,7 +54,8 @@ Rule = Callable[[float], float]  # the bar a pair of this cosine needs
 class Population:
     """Everything a candidate is judged on, embedded once."""
 
-    def __init__(self, sets: list[int]) -> None:
+    def __init__(self, sets: list[int], floor: float = VERIFIED_THRESHOLD) -> None:
+        self.floor = floor  # the lowest any candidate reads
         self.embed = _Vectors()
         self.kinds, _ = readings(self.embed)
         newest = {i: bench.frozen_pairs(i - 1) for i in sets}
@@ -63,7 +70,7 @@ class Population:
         pairs = {(a, b) for _, a, b in self.kinds} | {(a, b) for *_, a, b in self.labelled}
         self.cosine = {p: self._cos(*p) for p in pairs}
         self.cosine |= {(a, b): c for links, cands in self.lookups for b, cs in cands.items() for a, c in cs}
-        self.todo = sorted(p for p, c in self.cosine.items() if c >= VERIFIED_THRESHOLD)
+        self.todo = sorted(p for p, c in self.cosine.items() if c >= floor)
 
     def _cos(self, a: str, b: str) -> float:
         return float(self.embed.known[a] @ self.embed.known[b])
@@ -72,7 +79,7 @@ class Population:
         firsts, seconds = sorted({p.a for p in pairs}), sorted({p.b for p in pairs})
         sim = self.embed(seconds) @ self.embed(firsts).T
         cands = {
-            b: [(firsts[j], float(sim[i, j])) for j in np.argsort(-sim[i])[:5] if sim[i, j] >= VERIFIED_THRESHOLD]
+            b: [(firsts[j], float(sim[i, j])) for j in np.argsort(-sim[i])[:5] if sim[i, j] >= self.floor]
             for i, b in enumerate(seconds)
         }  # fmt: skip
         return bench.paraphrase_groups(pairs), cands
@@ -80,10 +87,12 @@ class Population:
     def scores(self, model: PairModel) -> dict[tuple[str, str], float]:
         return scored(model, self.todo)
 
-    def figures(self, scores: dict[tuple[str, str], float], rule: Rule) -> dict:
+    def figures(
+        self, scores: dict[tuple[str, str], float], rule: Rule, floor: float = VERIFIED_THRESHOLD
+    ) -> dict:
         def served(a: str, b: str) -> bool:
             c = self.cosine.get((a, b), 0.0)
-            return c >= VERIFIED_THRESHOLD and scores.get((a, b), 0.0) >= rule(c)
+            return c >= floor and scores.get((a, b), 0.0) >= rule(c)
 
         kinds = Counter(k for k, a, b in self.kinds if served(a, b))
         false = Counter(s for s, label, a, b in self.labelled if not label and served(a, b))
@@ -92,7 +101,7 @@ class Population:
         unlinked = 0
         for links, cands in self.lookups:
             for b, cs in cands.items():
-                hit = next((a for a, c in cs if scores.get((a, b), 0.0) >= rule(c)), None)
+                hit = next((a for a, c in cs if c >= floor and scores.get((a, b), 0.0) >= rule(c)), None)
                 unlinked += hit is not None and hit != b and links[hit] != links[b]
         return {
             "recall": sum(found.values()) / len(self.recall),
@@ -110,13 +119,23 @@ def _bars(lo: float, split: float = float("inf")) -> Rule:
     return lambda c: REFERENCE_BAR if c >= split else lo
 
 
-def candidates() -> list[tuple[str, Rule, tuple[float, float]]]:
-    """(label, rule, key): one bar, then two bars split by cosine. The key grows with strictness: a
-    higher low bar, then a lower split (one bar alone is the laxest of its low bar)."""
-    out = [(f"bar {b}", _bars(b), (b, -float("inf"))) for b in BARS]
+def candidates(floors: list[float]) -> list[tuple[str, Rule, float, tuple[float, float]]]:
+    """(label, rule, floor, key). Without ``floors``: one bar, then two bars split by cosine; the key
+    grows with strictness: a higher low bar, then a lower split (one bar alone is the laxest of its low
+    bar). With ``floors``: each floor with a bar of its own under 0.55; the key is (floor, that bar)."""
+    if floors:
+        return [
+            (f"floor {f}, {REFERENCE_BAR} at cosine >= {VERIFIED_THRESHOLD}, else {lo}",
+             _bars(lo, VERIFIED_THRESHOLD), f, (f, lo))
+            for f in floors for lo in LOW_BARS
+        ]  # fmt: skip
+    out = [(f"bar {b}", _bars(b), VERIFIED_THRESHOLD, (b, -float("inf"))) for b in BARS]
     for split in SPLITS:
         for lo in BARS[:8]:
-            out.append((f"{REFERENCE_BAR} at cosine >= {split}, else {lo}", _bars(lo, split), (lo, -split)))
+            rule = _bars(lo, split)
+            out.append(
+                (f"{REFERENCE_BAR} at cosine >= {split}, else {lo}", rule, VERIFIED_THRESHOLD, (lo, -split))
+            )
     return out
 
 
@@ -124,9 +143,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+", help="NAME=PAIRS.npz; the first is the reference (what ships)")
     ap.add_argument("--sets", default="29,30", help="the newest frozen sets no candidate trained on")
+    ap.add_argument("--floors", default="", help="judge lower floors (e.g. 0.5,0.45) instead of bars")
     args = ap.parse_args()
-    population = Population([int(s) for s in args.sets.split(",")])
-    print(f"{len(population.todo)} pairs reach the floor", flush=True)
+    floors = [float(f) for f in args.floors.split(",") if f]
+    population = Population([int(s) for s in args.sets.split(",")], min([VERIFIED_THRESHOLD, *floors]))
+    print(f"{len(population.todo)} pairs reach the floor ({population.floor})", flush=True)
     rows, reference = [], None
     for order, spec in enumerate(args.models):
         name, path = spec.split("=", 1)
@@ -134,8 +155,8 @@ def main() -> None:
         if reference is None:
             reference = population.figures(scores, lambda c: REFERENCE_BAR)
             print(f"reference {name} at {REFERENCE_BAR}: {reference}")
-        for label, rule, key in candidates():
-            f = population.figures(scores, rule)
+        for label, rule, floor, key in candidates(floors):
+            f = population.figures(scores, rule, floor)
             ok = (
                 f["false"] <= reference["false"]
                 and f["readings"] <= MARGIN * reference["readings"]
