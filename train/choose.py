@@ -1,6 +1,6 @@
 """Choose a pair model and its bar on the newest blind sets as well as the validation readings.
 
-``python train/choose.py [--sets 29,30] [--floors 0.5,0.45] NAME=PAIRS.npz [NAME=PAIRS.npz ...]``
+``python train/choose.py [--sets 29,30] [--floors 0.5,0.45 | --one-bar] NAME=PAIRS.npz [NAME=PAIRS.npz ...]``
 
 ``readings.py`` (rounds H-K) fixes the bar where v1-v5 recall reaches 0.78, but the sets written blind
 since v19 are harder than v1-v5: at one bar their recall is 0.07-0.15 lower. This is the rule of rounds L
@@ -119,10 +119,11 @@ def _bars(lo: float, split: float = float("inf")) -> Rule:
     return lambda c: REFERENCE_BAR if c >= split else lo
 
 
-def candidates(floors: list[float]) -> list[tuple[str, Rule, float, tuple[float, float]]]:
+def candidates(floors: list[float], split: bool = True) -> list[tuple[str, Rule, float, tuple[float, float]]]:
     """(label, rule, floor, key). Without ``floors``: one bar, then two bars split by cosine; the key
     grows with strictness: a higher low bar, then a lower split (one bar alone is the laxest of its low
-    bar). With ``floors``: each floor with a bar of its own under 0.55; the key is (floor, that bar)."""
+    bar). With ``floors``: each floor with a bar of its own under 0.55; the key is (floor, that bar).
+    ``split=False``: one bar alone."""
     if floors:
         return [
             (f"floor {f}, {REFERENCE_BAR} at cosine >= {VERIFIED_THRESHOLD}, else {lo}",
@@ -130,12 +131,10 @@ def candidates(floors: list[float]) -> list[tuple[str, Rule, float, tuple[float,
             for f in floors for lo in LOW_BARS
         ]  # fmt: skip
     out = [(f"bar {b}", _bars(b), VERIFIED_THRESHOLD, (b, -float("inf"))) for b in BARS]
-    for split in SPLITS:
+    for at in SPLITS if split else ():
         for lo in BARS[:8]:
-            rule = _bars(lo, split)
-            out.append(
-                (f"{REFERENCE_BAR} at cosine >= {split}, else {lo}", rule, VERIFIED_THRESHOLD, (lo, -split))
-            )
+            rule = _bars(lo, at)
+            out.append((f"{REFERENCE_BAR} at cosine >= {at}, else {lo}", rule, VERIFIED_THRESHOLD, (lo, -at)))
     return out
 
 
@@ -144,6 +143,7 @@ def main() -> None:
     ap.add_argument("models", nargs="+", help="NAME=PAIRS.npz; the first is the reference (what ships)")
     ap.add_argument("--sets", default="29,30", help="the newest frozen sets no candidate trained on")
     ap.add_argument("--floors", default="", help="judge lower floors (e.g. 0.5,0.45) instead of bars")
+    ap.add_argument("--one-bar", action="store_true", help="judge one bar alone (no split by cosine)")
     args = ap.parse_args()
     floors = [float(f) for f in args.floors.split(",") if f]
     population = Population([int(s) for s in args.sets.split(",")], min([VERIFIED_THRESHOLD, *floors]))
@@ -155,7 +155,7 @@ def main() -> None:
         if reference is None:
             reference = population.figures(scores, lambda c: REFERENCE_BAR)
             print(f"reference {name} at {REFERENCE_BAR}: {reference}")
-        for label, rule, floor, key in candidates(floors):
+        for label, rule, floor, key in candidates(floors, not args.one_bar):
             f = population.figures(scores, rule, floor)
             ok = (
                 f["false"] <= reference["false"]
